@@ -46,14 +46,18 @@ class ApiResponse:
     def pagination(self) -> Pagination | None:
         if isinstance(self.body, dict) and isinstance(self.body.get("pagination"), dict):
             p = self.body["pagination"]
-            return Pagination(int(p.get("offset", 0)), int(p.get("limit", 0)), int(p.get("total", 0)))
+            return Pagination(
+                int(p.get("offset", 0)), int(p.get("limit", 0)), int(p.get("total", 0))
+            )
         return None
 
 
 class Requester(Protocol):
     """What a resource needs from the client."""
 
-    def storefront_param(self, storefront: Storefront | str | None, *, required: bool) -> str | None:
+    def storefront_param(
+        self, storefront: Storefront | str | None, *, required: bool
+    ) -> str | None:
         """The storefront to send: the argument, else the client's default; raises
         ``ValueError`` naming the parameter when ``required`` and neither is set."""
         ...

@@ -32,5 +32,5 @@ def sign_request(
 
 
 def signatures_match(expected_hex: str, received: str) -> bool:
-    """Compare a computed hex signature with a received one, case-insensitively and in constant time."""
+    """Compare hex signatures case-insensitively, in constant time."""
     return hmac.compare_digest(expected_hex.lower().encode(), received.strip().lower().encode())

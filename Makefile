@@ -1,0 +1,53 @@
+# kaufland-sync — the two commands that matter: `make demo` and `make test`.
+# Everything they need is installed here, on a fresh machine, from PyPI (and later npm / Debian).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: install demo test check format lint typecheck pytest bench clean sandbox
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## The product on embedded defaults: the sandbox with demo data and a signed round trip through the client.
+demo: install
+	$(BIN)/kaufland-sync demo
+
+## The whole quality gate: format check, lint, types, every test.
+test: install
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Figures, not asserts: see docs/benchmarks.md.
+bench: install
+	$(BIN)/python benchmarks/client_throughput.py
+
+sandbox: install
+	$(BIN)/kaufland-sync sandbox
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
