@@ -33,10 +33,35 @@ STOREFRONT_NOT_CONFIGURED = "/problems/storefront-not-configured"
 INVALID_CREDENTIALS = "/problems/invalid-credentials"
 CORRUPTED_SIGNATURE = "/problems/corrupted-signature"
 MISSING_HEADER = "/problems/missing-or-invalid-request-header"
+ABOUT_BLANK = "about:blank"
+BULK_DUPLICATE_UNITS = "/problems/units/bulk-duplicate-units"
+BULK_TOO_MANY_UNITS = "/problems/units/bulk-too-many-units"
+HAS_UNITS = "/problems/has-units"
+LAST_ELEMENT = "/problems/last-element"
+DEFAULT_REQUIRED = "/problems/default-required"
 
 ALL_STOREFRONTS = ("de", "cz", "sk", "pl", "at", "fr", "it")
-CURRENCY = {"de": "EUR", "cz": "CZK", "sk": "EUR", "pl": "PLN", "at": "EUR", "fr": "EUR", "it": "EUR"}
+CURRENCY = {
+    "de": "EUR",
+    "cz": "CZK",
+    "sk": "EUR",
+    "pl": "PLN",
+    "at": "EUR",
+    "fr": "EUR",
+    "it": "EUR",
+}
 LOCALES = ("de-DE", "cs-CZ", "sk-SK", "de-AT", "pl-PL", "fr-FR", "it-IT")
+# ``ProductDataLocale``: the reading endpoints (categories, attributes) also speak these two.
+PRODUCT_DATA_LOCALES = (*LOCALES, "en-US", "zh-CN")
+DEFAULT_LOCALE = {
+    "de": "de-DE",
+    "cz": "cs-CZ",
+    "sk": "sk-SK",
+    "pl": "pl-PL",
+    "at": "de-AT",
+    "fr": "fr-FR",
+    "it": "it-IT",
+}
 
 
 class Problem(Exception):
@@ -61,10 +86,18 @@ class Problem(Exception):
     def response(self) -> JSONResponse:
         if self.not_found_shape:
             return JSONResponse({"message": self.message}, status_code=self.status)
-        body: dict[str, Any] = {"type": self.type, "message": self.message}
-        if self.errors:
-            body["errors"] = [{"field": f, "message": m} for f, m in self.errors]
-        return JSONResponse(body, status_code=self.status)
+        return JSONResponse(self.body(), status_code=self.status)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: ``ErrorResponse`` (``errors`` is required there, so always present,
+        possibly empty) or ``NotFoundResponse``."""
+        if self.not_found_shape:
+            return {"message": self.message}
+        return {
+            "type": self.type,
+            "message": self.message,
+            "errors": [{"field": f, "message": m} for f, m in self.errors],
+        }
 
 
 def validation(errors: Sequence[tuple[str, str]], message: str = "Validation failed") -> Problem:
@@ -72,8 +105,10 @@ def validation(errors: Sequence[tuple[str, str]], message: str = "Validation fai
     return Problem(400, VALIDATION_ERROR, message, errors)
 
 
-def not_found(what: str, ident: object) -> Problem:
-    return Problem(404, NOT_FOUND, f"{what} {ident} not found")
+def not_found(what: str, ident: object, *, bare: bool = False) -> Problem:
+    """404 for a missing resource; ``bare`` gives the spec's ``NotFoundResponse`` shape
+    (``{"message"}`` only), which the catalogue endpoints use."""
+    return Problem(404, NOT_FOUND, f"{what} {ident} not found", not_found_shape=bare)
 
 
 @dataclass
@@ -134,7 +169,9 @@ class Ctx:
                 raise validation([(name, "This value should not be blank.")])
             return None
         if value not in allowed:
-            raise validation([(name, f"The value you selected is not a valid choice: {', '.join(allowed)}.")])
+            raise validation(
+                [(name, f"The value you selected is not a valid choice: {', '.join(allowed)}.")]
+            )
         return value
 
     def page(self, *, max_limit: int, default_limit: int = 30) -> tuple[int, int]:
@@ -153,8 +190,9 @@ class Ctx:
                 raise validation([("storefront", "This value should not be blank.")])
             return None
         if value not in ALL_STOREFRONTS:
+            choices = ", ".join(ALL_STOREFRONTS)
             raise validation(
-                [("storefront", f"The value you selected is not a valid choice: {', '.join(ALL_STOREFRONTS)}.")]
+                [("storefront", f"The value you selected is not a valid choice: {choices}.")]
             )
         if value not in self.seller.storefronts:
             raise Problem(
@@ -172,6 +210,11 @@ class Ctx:
             raise validation([("embedded", f"Invalid embedded value(s): {', '.join(bad)}.")])
         return values
 
+    def locale(self, *, required: bool = False, allowed: Iterable[str] = LOCALES) -> str | None:
+        """The ``locale`` parameter, validated against ``allowed`` (default: the spec's
+        ``Locale`` enum; reading endpoints pass ``PRODUCT_DATA_LOCALES``)."""
+        return self.q_enum("locale", allowed, required=required)
+
     # body --------------------------------------------------------------------------------
     def json(self) -> Any:
         if not self.raw_body:
@@ -184,7 +227,9 @@ class Ctx:
     def json_object(self) -> dict[str, Any]:
         body = self.json()
         if not isinstance(body, dict):
-            raise validation([("body", "This value should be of type object.")], "Invalid request body")
+            raise validation(
+                [("body", "This value should be of type object.")], "Invalid request body"
+            )
         return body
 
     def table(self, name: str) -> dict[str, Record]:
@@ -209,6 +254,16 @@ def page(items: Sequence[Record], offset: int, limit: int, status: int = 200) ->
     )
 
 
+def paged(window: Sequence[Record], offset: int, limit: int, total: int) -> JSONResponse:
+    """A list answer for an already-cut window (when rendering every item would be waste)."""
+    return JSONResponse(
+        {
+            "data": [_strip(r) for r in window],
+            "pagination": {"offset": offset, "limit": limit, "total": total},
+        }
+    )
+
+
 def no_content() -> Response:
     return Response(status_code=204)
 
@@ -219,3 +274,141 @@ def _strip(value: Any) -> Any:
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value
+
+
+class Fields:
+    """Reads a JSON object body field by field, collecting every field error before failing,
+    as Kaufland's validation answers list all bad fields at once.
+
+    ``allowed`` names the schema's properties; anything else is an error (the spec's request
+    schemas say ``additionalProperties: false``). ``prefix`` names nested objects in errors
+    (``address.street``)."""
+
+    def __init__(
+        self, body: dict[str, Any], allowed: Iterable[str] | None = None, prefix: str = ""
+    ) -> None:
+        self.body = body
+        self.prefix = prefix
+        self.errors: list[tuple[str, str]] = []
+        if allowed is not None:
+            known = set(allowed)
+            for key in body:
+                if key not in known:
+                    self.errors.append((self.name(key), "This field was not expected."))
+
+    def name(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def has(self, key: str) -> bool:
+        return key in self.body
+
+    def _missing(self, key: str, required: bool, nullable: bool) -> bool:
+        """True when there is no value to check (absent, or null where that is allowed)."""
+        value = self.body.get(key)
+        if key not in self.body or (value is None and nullable):
+            if required:
+                self.errors.append((self.name(key), "This value should not be blank."))
+            return True
+        if value is None:
+            self.errors.append((self.name(key), "This value should not be null."))
+            return True
+        return False
+
+    def integer(
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        nullable: bool = False,
+    ) -> int | None:
+        if self._missing(key, required, nullable):
+            return None
+        value = self.body[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors.append((self.name(key), "This value should be of type integer."))
+            return None
+        if minimum is not None and value < minimum:
+            self.errors.append(
+                (self.name(key), f"This value should be greater than or equal to {minimum}.")
+            )
+            return None
+        if maximum is not None and value > maximum:
+            self.errors.append(
+                (self.name(key), f"This value should be less than or equal to {maximum}.")
+            )
+            return None
+        return value
+
+    def string(
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        max_length: int | None = None,
+        min_length: int = 0,
+        nullable: bool = False,
+    ) -> str | None:
+        if self._missing(key, required, nullable):
+            return None
+        value = self.body[key]
+        if not isinstance(value, str):
+            self.errors.append((self.name(key), "This value should be of type string."))
+            return None
+        if required and not value.strip():
+            self.errors.append((self.name(key), "This value should not be blank."))
+            return None
+        if max_length is not None and len(value) > max_length:
+            self.errors.append(
+                (
+                    self.name(key),
+                    f"This value is too long. It should have {max_length} characters or less.",
+                )
+            )
+            return None
+        if len(value) < min_length:
+            self.errors.append(
+                (
+                    self.name(key),
+                    f"This value is too short. It should have {min_length} characters or more.",
+                )
+            )
+            return None
+        return value
+
+    def enum(self, key: str, allowed: Iterable[str], *, required: bool = False) -> str | None:
+        value = self.string(key, required=required)
+        choices = tuple(allowed)
+        if value is not None and value not in choices:
+            self.errors.append(
+                (
+                    self.name(key),
+                    f"The value you selected is not a valid choice: {', '.join(choices)}.",
+                )
+            )
+            return None
+        return value
+
+    def boolean(self, key: str, *, required: bool = False) -> bool | None:
+        if self._missing(key, required, False):
+            return None
+        value = self.body[key]
+        if not isinstance(value, bool):
+            self.errors.append((self.name(key), "This value should be of type boolean."))
+            return None
+        return value
+
+    def obj(self, key: str, *, required: bool = False) -> dict[str, Any] | None:
+        if self._missing(key, required, False):
+            return None
+        value = self.body[key]
+        if not isinstance(value, dict):
+            self.errors.append((self.name(key), "This value should be of type object."))
+            return None
+        return value
+
+    def check(self) -> None:
+        """Raise the collected errors as one 400 validation problem."""
+        if self.errors:
+            raise validation(self.errors)

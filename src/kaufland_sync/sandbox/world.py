@@ -90,7 +90,11 @@ class World:
 
     def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
-        self.clock = clock
+        # Seconds added to the base clock (``PUT /_sandbox/clock``) so clients can be tested
+        # against a server whose clock is skewed. ``clock`` already includes it.
+        self.clock_offset = 0.0
+        self.base_clock = clock
+        self.clock: Callable[[], float] = lambda: self.base_clock() + self.clock_offset
         self.catalog: dict[str, dict[str, Record]] = {name: {} for name in CATALOG_TABLES}
         self.sellers: dict[str, Seller] = {
             s.client_key: Seller(s.client_key, tuple(s.storefronts)) for s in config.sellers
@@ -100,6 +104,11 @@ class World:
         self.request_counts: Counter[tuple[str, int]] = Counter()
         # Push-notification events waiting for delivery (see notify.py); not persisted.
         self.events: list[Record] = []
+        # Derived lookups (EAN index, review queue, ...) that routes build lazily from the tables;
+        # never persisted and cleared whenever the tables are replaced wholesale.
+        self.indexes: dict[str, Any] = {}
+        # Set by anything that changes the tables; the app's saver writes the state file then.
+        self.dirty = False
 
     def emit(
         self,
@@ -119,13 +128,14 @@ class World:
             "storefront": storefront,
             "ts": self.clock(),
         }
+        self.dirty = True
         if payload is not None:
             event["payload"] = payload
         self.events.append(event)
 
     # ids and time -------------------------------------------------------------------------
     def next_id(self, kind: str, start: int = 1000) -> int:
-        """Return the next integer id of a kind (monotonic, survives restarts via the state file)."""
+        """Next integer id of a kind (monotonic; survives restarts via the state file)."""
         value = self.counters.get(kind, start) + 1
         self.counters[kind] = value
         return value
@@ -161,6 +171,18 @@ class World:
             for name in SELLER_TABLES:
                 seller.tables[name] = saved.get("tables", {}).get(name, {})
         self.counters = {k: int(v) for k, v in data.get("counters", {}).items()}
+        self.indexes.clear()
+
+    def clear(self) -> None:
+        """Empty every table, counter, index and pending event (keeps sellers, config, clock)."""
+        for name in CATALOG_TABLES:
+            self.catalog[name] = {}
+        for seller in self.sellers.values():
+            seller.tables = {name: {} for name in SELLER_TABLES}
+        self.counters = {}
+        self.events.clear()
+        self.indexes.clear()
+        self.dirty = True
 
     def save(self, path: Path) -> None:
         """Write the world atomically (temp file + rename) so a crash never leaves half a file."""
