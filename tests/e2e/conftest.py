@@ -76,6 +76,9 @@ class Control:
             "POST", "/delivered", {"id_order_unit": id_order_unit, "client_key": MAIN_KEY}
         )
 
+    def return_arrived(self, id_return_unit: int) -> Any:
+        return self._json("POST", "/return-arrived", {"id_return_unit": id_return_unit})
+
     def clock(self, offset_seconds: float) -> Any:
         return self._json("PUT", "/clock", {"offset_seconds": offset_seconds})
 

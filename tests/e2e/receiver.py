@@ -27,6 +27,10 @@ class Receiver:
     challenges: list[str] = field(default_factory=list)
     fail_next: int = 0  # answer 500 to this many POSTs, to exercise Kaufland's retries
 
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
