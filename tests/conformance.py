@@ -9,6 +9,7 @@ exchange is validated, collected by operation and failure, for the test to asser
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,13 +20,22 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "kaufland-api" / "openapi-2.27.0.json"
+SPEC_NAME = "openapi-2.27.0.json"
+# The contract lives in shared/kaufland-api/ beside the repository (as CI lays it out);
+# KAUFLAND_SYNC_SPEC points elsewhere when the checkout is somewhere else.
+SPEC_PATH = Path(
+    os.environ.get(
+        "KAUFLAND_SYNC_SPEC",
+        Path(__file__).resolve().parents[2] / "shared" / "kaufland-api" / SPEC_NAME,
+    )
+)
 
 
 def load_spec() -> dict[str, Any]:
     if not SPEC_PATH.exists():
         raise FileNotFoundError(
-            f"Kaufland's OpenAPI spec is expected at {SPEC_PATH} (shared/ beside the repo)"
+            f"Kaufland's OpenAPI spec is expected at {SPEC_PATH} (shared/kaufland-api/ beside "
+            "the repository, or set KAUFLAND_SYNC_SPEC)"
         )
     return json.loads(SPEC_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 

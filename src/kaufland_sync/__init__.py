@@ -1,4 +1,4 @@
-"""kaufland-sync: connects a seller's back office to the Kaufland Global Marketplace (Seller API v2).
+"""kaufland-sync: a seller's back office and the Kaufland Global Marketplace (Seller API v2).
 
 Layers point one way: ``cli, web, jobs -> sync -> sellerapi, backoffice, store``.
 ``sellerapi`` is the typed HTTP client and imports nothing else from this package;

@@ -34,7 +34,8 @@ def sandbox_operations() -> set[str]:
     }
 
 
-async def catalogue_tour(api: KauflandClient) -> None:
+async def catalogue_tour(api: KauflandClient) -> int:
+    """Returns the id of the product-data import file it created."""
     assert (await api.status.ping()).message
     assert "de" in await api.info.storefronts()
     assert "de-DE" in await api.info.locales()
@@ -142,9 +143,10 @@ async def catalogue_tour(api: KauflandClient) -> None:
     assert renamed.name == "Lager Nord"
     assert len((await api.warehouses.list()).items) >= 2
     await api.warehouses.delete(warehouse.id_warehouse)
+    return imported.id_import_file
 
 
-async def marketplace_tour(api: KauflandClient, control: Control) -> None:
+async def marketplace_tour(api: KauflandClient, control: Control, id_import_file: int) -> None:
     unit = next(
         u
         for u in (await api.units.list(limit=50)).items
@@ -223,7 +225,7 @@ async def marketplace_tour(api: KauflandClient, control: Control) -> None:
         await api.reports.competitors_comparer(),
         await api.reports.sales_new(date(2026, 10, 1), date(2026, 10, 31)),
         await api.reports.price_competitiveness(),
-        await api.reports.product_data_import_file_errors(1),
+        await api.reports.product_data_import_file_errors(id_import_file),
     ]
     assert len({r.id_report for r in requested}) == 9
     assert (await api.reports.list()).items
@@ -259,8 +261,8 @@ async def test_every_sandbox_operation_conforms_to_the_spec(
     sandbox: RunningSandbox, control: Control, recorder: SpecRecorder
 ) -> None:
     async with open_client(sandbox, recorder) as api:
-        await catalogue_tour(api)
-        await marketplace_tour(api, control)
+        id_import_file = await catalogue_tour(api)
+        await marketplace_tour(api, control, id_import_file)
         await subscriptions_tour(api)
         await asyncio.sleep(0)
     missing = sorted(sandbox_operations() - set(recorder.operations))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -50,7 +50,15 @@ from kaufland_sync.sandbox._http import (
 )
 from kaufland_sync.sandbox.faults import Fault, Faults, error_response
 from kaufland_sync.sandbox.seed import SEED_KINDS, seed_world
-from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, Seller, World, iso, public
+from kaufland_sync.sandbox.world import (
+    ALL_STOREFRONTS,
+    Record,
+    SandboxConfig,
+    Seller,
+    World,
+    iso,
+    public,
+)
 from kaufland_sync.sellerapi._signing import signatures_match, string_to_sign
 
 log = logging.getLogger("kaufland_sync.sandbox")
@@ -459,8 +467,11 @@ def _pick_seller(state: SandboxState, body: dict[str, Any]) -> Seller:
 
 
 def _need_marketplace(state: SandboxState) -> ModuleType:
+    """The marketplace module, after applying its due time-driven transitions (so a control
+    call sees the same world a ``/v2`` call would); 501 without one."""
     if state.marketplace is None:
         raise Problem(501, ABOUT_BLANK, "The sandbox marketplace module is not available.")
+    state.marketplace.tick(state.world)
     return state.marketplace
 
 
@@ -571,14 +582,38 @@ async def control_orders(state: SandboxState, request: Request) -> Response:
     )
 
 
-def _owner_of_order_unit(state: SandboxState, body: dict[str, Any], id_order_unit: int) -> str:
-    """The seller named by ``client_key``, else the one whose order unit it is."""
+def _owner_of(state: SandboxState, body: dict[str, Any], table: str, ident: int, what: str) -> str:
+    """The seller named by ``client_key``, else the one holding record ``ident`` in ``table``;
+    404 when nobody does (an unknown id under an explicit ``client_key`` is left to the
+    marketplace function, which answers the same 404)."""
     if body.get("client_key") is not None:
         return _pick_seller(state, body).client_key
     for key, seller in state.world.sellers.items():
-        if str(id_order_unit) in seller.table("order_units"):
+        if str(ident) in seller.table(table):
             return key
-    raise Problem(404, NOT_FOUND, f"Order unit {id_order_unit} not found")
+    raise Problem(404, NOT_FOUND, f"{what} {ident} not found")
+
+
+def _owner_of_order_unit(state: SandboxState, body: dict[str, Any], id_order_unit: int) -> str:
+    """The seller named by ``client_key``, else the one whose order unit it is."""
+    return _owner_of(state, body, "order_units", id_order_unit, "Order unit")
+
+
+def _owner_of_return_unit(state: SandboxState, body: dict[str, Any], id_return_unit: int) -> str:
+    """The seller named by ``client_key``, else the one whose return unit it is."""
+    return _owner_of(state, body, "return_units", id_return_unit, "Return unit")
+
+
+def _str_field(body: dict[str, Any], name: str) -> str | None:
+    """An optional non-blank string field."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise validation([(name, "This value should be of type string.")])
+    if not value.strip():
+        raise validation([(name, "This value should not be blank.")])
+    return value
 
 
 async def control_returns(state: SandboxState, request: Request) -> Response:
@@ -609,6 +644,93 @@ async def control_delivered(state: SandboxState, request: Request) -> Response:
     return JSONResponse({"data": {"id_order_unit": id_order_unit, "status": record["status"]}})
 
 
+async def control_autopaid(state: SandboxState, request: Request) -> Response:
+    """``POST /_sandbox/autopaid`` ``{"id_order_unit", "client_key"?}``: Kaufland paid the
+    seller out for a sent unit (``marketplace.mark_autopaid``: ``sent`` → ``sent_and_autopaid``)."""
+    market = _need_marketplace(state)
+    body = await _json_body(request)
+    id_order_unit = _int_field(body, "id_order_unit")
+    assert id_order_unit is not None
+    owner = _owner_of_order_unit(state, body, id_order_unit)
+    market.mark_autopaid(state.world, owner, id_order_unit)
+    record = state.world.seller(owner).table("order_units")[str(id_order_unit)]
+    return JSONResponse({"data": {"id_order_unit": id_order_unit, "status": record["status"]}})
+
+
+def _return_unit_answer(state: SandboxState, owner: str, id_return_unit: int) -> Response:
+    """``{"data": {id_return_unit, id_return, status, return_status}}`` after a change."""
+    seller = state.world.seller(owner)
+    unit = seller.table("return_units")[str(id_return_unit)]
+    ret = seller.table("returns").get(str(unit["id_return"])) or {}
+    return JSONResponse(
+        {
+            "data": {
+                "id_return_unit": id_return_unit,
+                "id_return": unit["id_return"],
+                "status": unit["status"],
+                "return_status": ret.get("status"),
+            }
+        }
+    )
+
+
+async def control_return_arrived(state: SandboxState, request: Request) -> Response:
+    """``POST /_sandbox/return-arrived`` ``{"id_return_unit", "client_key"?}``: the buyer's
+    parcel reached the seller (``marketplace.mark_return_arrived``)."""
+    market = _need_marketplace(state)
+    body = await _json_body(request)
+    id_return_unit = _int_field(body, "id_return_unit")
+    assert id_return_unit is not None
+    owner = _owner_of_return_unit(state, body, id_return_unit)
+    market.mark_return_arrived(state.world, owner, id_return_unit)
+    return _return_unit_answer(state, owner, id_return_unit)
+
+
+async def control_return_closed(state: SandboxState, request: Request) -> Response:
+    """``POST /_sandbox/return-closed`` ``{"id_return_unit", "client_key"?}``: Kaufland closes a
+    decided return unit (``marketplace.close_return_unit``)."""
+    market = _need_marketplace(state)
+    body = await _json_body(request)
+    id_return_unit = _int_field(body, "id_return_unit")
+    assert id_return_unit is not None
+    owner = _owner_of_return_unit(state, body, id_return_unit)
+    market.close_return_unit(state.world, owner, id_return_unit)
+    return _return_unit_answer(state, owner, id_return_unit)
+
+
+async def control_tickets(state: SandboxState, request: Request) -> Response:
+    """``POST /_sandbox/tickets`` ``{"id_order_unit", "reason"?, "message"?, "client_key"?}``:
+    a buyer opens a ticket (``marketplace.open_buyer_ticket``). ``id_order_unit`` is one id or
+    a list of ids of one buyer; the owner of the first decides the default seller. 201 with
+    the ticket."""
+    market = _need_marketplace(state)
+    body = await _json_body(request)
+    raw_ids = body.get("id_order_unit")
+    if raw_ids is None or raw_ids == []:
+        raise validation([("id_order_unit", "This value should not be blank.")])
+    given = raw_ids if isinstance(raw_ids, list) else [raw_ids]
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in given):
+        raise validation(
+            [("id_order_unit", "This value should be an integer or an array of integers.")]
+        )
+    ids = [int(i) for i in given]
+    reasons = tuple(market.TOPIC_FOR_REASON)
+    reason = body.get("reason")
+    if reason is not None and reason not in reasons:
+        raise validation([("reason", f"Choose one of: {', '.join(reasons)}.")])
+    message = _str_field(body, "message")
+    owner = _owner_of_order_unit(state, body, ids[0])
+    extra: dict[str, str] = {}
+    if reason is not None:
+        extra["reason"] = reason
+    if message is not None:
+        extra["message"] = message
+    ticket = market.open_buyer_ticket(state.world, owner, ids, **extra)
+    view = public(ticket)
+    view["storefront"] = ticket.get("_storefront")
+    return JSONResponse({"data": {"client_key": owner, **view}}, status_code=201)
+
+
 async def control_clock(state: SandboxState, request: Request) -> Response:
     """``PUT /_sandbox/clock`` ``{"offset_seconds"}``: skew the sandbox clock (GET reads it)."""
     if request.method == "PUT":
@@ -626,6 +748,90 @@ async def control_clock(state: SandboxState, request: Request) -> Response:
                 "now_iso": iso(world.now()),
             }
         }
+    )
+
+
+# Downloads -------------------------------------------------------------------------------
+# The records hand out absolute URLs under /_sandbox/files/ (built from the address the client
+# reached); these endpoints serve what is behind them.
+
+
+def _find(state: SandboxState, table: str, match: Callable[[Record], bool]) -> Record | None:
+    """The first record of any seller's ``table`` that ``match`` accepts."""
+    for seller in state.world.sellers.values():
+        for record in seller.table(table).values():
+            if match(record):
+                return record
+    return None
+
+
+def _file_missing(what: str) -> Problem:
+    return Problem(404, NOT_FOUND, f"{what} not found")
+
+
+async def control_report_file(state: SandboxState, request: Request) -> Response:
+    """``GET /_sandbox/files/reports/{id_report}.csv``: a DONE report's CSV (``render_report``);
+    404 while the report is not DONE yet (its ``url`` is empty until then)."""
+    reports = _optional_module("routes.reports")
+    id_report = int(request.path_params["id_report"])
+    for seller in state.world.sellers.values():
+        report = seller.table("reports").get(str(id_report))
+        if report is None or reports is None:
+            continue
+        reports.advance(state.world, report)
+        if report["status"] != "DONE":
+            raise _file_missing(f"File of report {id_report} (status {report['status']})")
+        return Response(
+            reports.render_report(seller, report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="report-{id_report}.csv"'},
+        )
+    raise _file_missing(f"Report {id_report}")
+
+
+async def control_invoice_file(state: SandboxState, request: Request) -> Response:
+    """``GET /_sandbox/files/order-invoices/{id_invoice}?access_token=…``: the uploaded invoice
+    with its mime type. Like Kaufland's presigned links, the token of the handed-out ``url``
+    is required; a wrong or missing one is the same 404 as an unknown invoice."""
+    id_invoice = int(request.path_params["id_invoice"])
+    invoice = _find(state, "order_invoices", lambda r: r.get("id_invoice") == id_invoice)
+    what = f"Invoice file {id_invoice}"
+    if invoice is None or "_data" not in invoice:
+        raise _file_missing(what)
+    expected = dict(parse_qsl(urlsplit(str(invoice.get("url", ""))).query)).get("access_token")
+    given = request.query_params.get("access_token", "")
+    if expected is not None and not hmac.compare_digest(expected, given):
+        raise _file_missing(what)
+    return _file_response(
+        str(invoice["_data"]), str(invoice["mime_type"]), invoice["original_name"]
+    )
+
+
+async def control_ticket_file(state: SandboxState, request: Request) -> Response:
+    """``GET /_sandbox/files/tickets/{id_ticket}/{position}/{filename}``: a file attached to a
+    ticket message, with the mime type it was sent with (``position`` counts the ticket's
+    files from 0; ``filename`` must match too)."""
+    id_ticket = str(request.path_params["id_ticket"])
+    position = int(request.path_params["position"])
+    filename = str(request.path_params["filename"])
+    what = f"File {filename!r} of ticket {id_ticket}"
+    ticket = _find(state, "tickets", lambda r: r.get("id_ticket") == id_ticket)
+    files = ticket.get("_files", []) if ticket is not None else []
+    if not 0 <= position < len(files):
+        raise _file_missing(what)
+    stored = files[position]
+    if stored.get("filename") != filename or "_data" not in stored:
+        raise _file_missing(what)
+    return _file_response(str(stored["_data"]), str(stored.get("_mime_type")), filename)
+
+
+def _file_response(encoded: str, mime_type: str, filename: str) -> Response:
+    """The decoded bytes of a stored base64 file, inline, under its original name."""
+    quoted = quote(filename, safe="")
+    return Response(
+        base64.b64decode(encoded),
+        media_type=mime_type or "application/octet-stream",
+        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quoted}"},
     )
 
 
@@ -680,7 +886,18 @@ def create_app(config: SandboxConfig, *, world: World | None = None) -> Starlett
         control("/_sandbox/orders", control_orders, ["POST"]),
         control("/_sandbox/returns", control_returns, ["POST"]),
         control("/_sandbox/delivered", control_delivered, ["POST"]),
+        control("/_sandbox/autopaid", control_autopaid, ["POST"]),
+        control("/_sandbox/return-arrived", control_return_arrived, ["POST"]),
+        control("/_sandbox/return-closed", control_return_closed, ["POST"]),
+        control("/_sandbox/tickets", control_tickets, ["POST"]),
         control("/_sandbox/clock", control_clock, ["GET", "PUT"]),
+        control("/_sandbox/files/reports/{id_report:int}.csv", control_report_file, ["GET"]),
+        control("/_sandbox/files/order-invoices/{id_invoice:int}", control_invoice_file, ["GET"]),
+        control(
+            "/_sandbox/files/tickets/{id_ticket}/{position:int}/{filename:path}",
+            control_ticket_file,
+            ["GET"],
+        ),
         Route(
             "/{path:path}",
             _not_found,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from urllib.parse import quote
 
 from starlette.responses import Response
 
@@ -205,26 +206,32 @@ async def add_message(ctx: Ctx) -> Response:
     files = body.get("ticket_message_files", [])
     if not isinstance(files, list):
         raise validation([("ticket_message_files", "This value should be of type array.")])
-    stored = []
+    stored: list[Record] = []
     for index, item in enumerate(files):
         where = f"ticket_message_files[{index}]"
         if not isinstance(item, dict):
             raise validation([(where, "This value should be of type object.")])
         filename = body_str(item, "filename", min_len=1, prefix=f"{where}.")
-        body_str(item, "mime_type", min_len=1, prefix=f"{where}.")
+        mime = body_str(item, "mime_type", min_len=1, prefix=f"{where}.")
         encoded = body_str(item, "data", min_len=1, prefix=f"{where}.")
-        assert encoded is not None
+        assert filename is not None and mime is not None and encoded is not None
         payload = encoded.split(",", 1)[1] if encoded.startswith("data:") else encoded
         try:
             base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise validation([(f"{where}.data", "This value should be base64 encoded.")]) from None
+        # The file's position among the ticket's files keeps the URI unique when two messages
+        # attach the same file name; the name is quoted so any name makes a valid URL. The
+        # control API serves ``_data`` under this URI (``/_sandbox/files/tickets/...``).
+        position = len(ticket.get("_files", [])) + len(stored)
         stored.append(
             {
                 "filename": filename,
                 "ts_created_iso": ctx.world.now_iso(),
                 "uri": f"{str(ctx.request.base_url).rstrip('/')}/_sandbox/files/tickets/"
-                f"{ticket['id_ticket']}/{filename}",
+                f"{ticket['id_ticket']}/{position}/{quote(filename, safe='')}",
+                "_mime_type": mime,
+                "_data": payload,
             }
         )
     if ticket["status"] == "customer_service_closed_final":
