@@ -333,3 +333,22 @@ def test_running_sandbox_over_real_loopback_http() -> None:
         with pytest.raises(httpx.TransportError):
             httpx.get(url, headers=headers)
     assert json.dumps(state)  # the state is plain JSON
+
+
+async def test_wrong_method_answers_405_with_allow(client: SignedClient) -> None:
+    response = await client.request("DELETE", "/status/ping")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+
+
+async def test_a_non_utf8_body_is_checked_as_bytes_and_refused_as_json(
+    client: SignedClient, world: World
+) -> None:
+    """The signature covers raw bytes; a body that is not JSON is a 400, not a 401."""
+    unit = next(
+        u for u in world.seller(client.key).table("units").values() if u["storefront"] == "de"
+    )
+    path = f"/units/{unit['id_unit']}?storefront=de"
+    response = await client.request("PATCH", path, content=b"\x80\xff")
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/bad-request"

@@ -219,3 +219,32 @@ async def test_shipping_groups_and_warehouses(client: SignedClient, world: World
     assert {"name", "is_default", "address.street", "address.country"} <= fields
     default = catalog.default_warehouse(world.sellers[CLIENT_KEY])
     assert default is not None and default["id_warehouse"] == new["id_warehouse"]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/products/abc?storefront=de", "id_product"),
+        ("/products/1.5?storefront=de", "id_product"),
+        ("/categories/null?storefront=de", "id_category"),
+        ("/attributes/x1?storefront=de", "id_attribute"),
+        ("/attributes/-3/shared-set?locale=de-DE", "id_attribute"),
+        ("/attributes/abc/shared-set-values?locale=de-DE", "id_attribute"),
+        ("/product-data/import-files/1e3", "id_import_file"),
+    ],
+)
+async def test_catalogue_ids_that_are_not_integers_are_400s(
+    client: SignedClient, path: str, field: str
+) -> None:
+    # Found by fuzzing: these used to fall through to the router's generic ErrorResponse 404,
+    # which these operations do not document (their 404 is the bare NotFoundResponse).
+    r = await client.get(path)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == field
+
+
+async def test_unknown_catalogue_ids_are_bare_404s(client: SignedClient) -> None:
+    for path in ("/products/999999999?storefront=de", "/categories/999999?storefront=de"):
+        r = await client.get(path)
+        assert r.status_code == 404, r.text
+        assert set(r.json()) == {"message"}

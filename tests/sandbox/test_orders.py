@@ -267,3 +267,14 @@ async def test_playground_order(api: SignedClient, world: World) -> None:
     too_many = {"data": [{"id_item_unit": str(unit["id_unit"]), "amount": 10_000}]}
     r = await api.post("/playground/orders", params={"storefront": "de"}, json=too_many)
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "amount"
+
+
+async def test_an_empty_property_name_is_reported_against_the_body(api: SignedClient) -> None:
+    # Found by fuzzing: ``{"": ...}`` came back as an error with an empty ``field``.
+    r = await api.post("/shipments", json={"": 1})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [{"field": "body", "message": "This field was not expected."}]
+    # The same through the field-by-field reader (``Fields``), nested: the object is named.
+    r = await api.post("/warehouses", json={"name": "W", "address": {"": 1}})
+    assert r.status_code == 400, r.text
+    assert {"field": "address", "message": "This field was not expected."} in r.json()["errors"]

@@ -124,3 +124,19 @@ async def test_buyer_ticket_messages_and_listing(
     assert r.json()["pagination"]["total"] == 3
     r = await api.post(f"/tickets/{first['id_ticket']}/messages", json={"text": ""})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "text"
+
+
+async def test_ticket_details_carry_every_field_the_spec_requires(
+    api: SignedClient, world: World
+) -> None:
+    # Found by fuzzing: without ``embedded`` the answer lacked the fields TicketWithEmbedded
+    # requires (messages, order_units, buyer, product, files).
+    ticket = m.open_buyer_ticket(world, CLIENT_KEY, [_order_unit(world)])
+    r = await api.get(f"/tickets/{ticket['id_ticket']}")
+    assert r.status_code == 200, r.text
+    view = r.json()["data"]
+    for name in ("messages", "order_units", "buyer", "product", "files", "storefront"):
+        assert name in view, name
+    assert [msg["text"] for msg in view["messages"]] == ["Where is my parcel?"]
+    bad = await api.get(f"/tickets/{ticket['id_ticket']}", params={"embedded": "nonsense"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "embedded"

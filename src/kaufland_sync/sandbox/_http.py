@@ -174,9 +174,12 @@ class Ctx:
             )
         return value
 
-    def page(self, *, max_limit: int, default_limit: int = 30) -> tuple[int, int]:
-        """(offset, limit) validated against the endpoint's maximum ``limit``."""
-        limit = self.q_int("limit", default=default_limit, minimum=1, maximum=max_limit)
+    def page(
+        self, *, max_limit: int, default_limit: int = 30, min_limit: int = 0
+    ) -> tuple[int, int]:
+        """(offset, limit) validated against the endpoint's bounds for ``limit`` (the spec
+        allows ``limit=0`` on most lists, which answers an empty page with the total)."""
+        limit = self.q_int("limit", default=default_limit, minimum=min_limit, maximum=max_limit)
         offset = self.q_int("offset", default=0, minimum=0)
         assert limit is not None and offset is not None
         return offset, limit
@@ -297,6 +300,10 @@ class Fields:
                     self.errors.append((self.name(key), "This field was not expected."))
 
     def name(self, key: str) -> str:
+        """The error ``field`` for ``key``. An empty property name (``{"": 1}``) would give an
+        empty ``field``, which names nothing: the enclosing object is named instead."""
+        if not key:
+            return self.prefix.rstrip(".") or "body"
         return f"{self.prefix}{key}"
 
     def has(self, key: str) -> bool:

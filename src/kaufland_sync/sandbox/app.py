@@ -59,7 +59,7 @@ from kaufland_sync.sandbox.world import (
     iso,
     public,
 )
-from kaufland_sync.sellerapi._signing import signatures_match, string_to_sign
+from kaufland_sync.sellerapi._signing import message_to_sign, signatures_match
 
 log = logging.getLogger("kaufland_sync.sandbox")
 
@@ -141,21 +141,21 @@ class Router:
             route = _Route(method.upper(), template, regex, convertors, handler)
             self.groups.setdefault(_first_segment(path), []).append(route)
 
-    def match(self, method: str, path: str) -> tuple[_Route | None, dict[str, Any], bool]:
-        """(route, path params, path exists with another method)."""
+    def match(self, method: str, path: str) -> tuple[_Route | None, dict[str, Any], list[str]]:
+        """(route, path params, methods the path allows when it exists with others only)."""
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/")
-        other_method = False
+        allowed: list[str] = []
         for route in self.groups.get(_first_segment(path), ()):
             found = route.regex.match(path)
             if found is None:
                 continue
             if route.method != method:
-                other_method = True
+                allowed.append(route.method)
                 continue
             params = {k: route.convertors[k].convert(v) for k, v in found.groupdict().items()}
-            return route, params, False
-        return None, {}, other_method
+            return route, params, []
+        return None, {}, allowed
 
 
 def _first_segment(path: str) -> str:
@@ -264,7 +264,7 @@ class V2App:
         scope: Scope,
         route: _Route | None,
         params: dict[str, Any],
-        other_method: bool,
+        other_method: list[str],
         body: bytes,
         fault: Fault | None,
     ) -> tuple[Response, Fault | None]:
@@ -281,7 +281,9 @@ class V2App:
         catalog.tick(world)
         if route is None:
             if other_method:
-                return _problem(405, ABOUT_BLANK, "Method not allowed for this resource."), None
+                response = _problem(405, ABOUT_BLANK, "Method not allowed for this resource.")
+                response.headers["Allow"] = ", ".join(sorted(set(other_method)))
+                return response, None
             return _problem(404, NOT_FOUND, "The requested resource was not found."), None
         query = scope.get("query_string", b"").decode("utf-8", "replace")
         ctx = Ctx(
@@ -372,12 +374,8 @@ def authenticate(
             f"Header 'Shop-Timestamp' is outside the allowed window of "
             f"±{config.timestamp_tolerance} seconds around the server time.",
         )
-    try:
-        message = string_to_sign(
-            scope["method"], signed_url(config, scope, headers), body, raw_ts
-        ).encode("utf-8")
-    except UnicodeDecodeError:
-        return _problem(401, CORRUPTED_SIGNATURE, "Request signature is corrupted.")
+    # Bytes, not text: the signature covers the raw body as sent, whatever its encoding.
+    message = message_to_sign(scope["method"], signed_url(config, scope, headers), body, raw_ts)
     digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
     received = headers["Shop-Signature"].strip()
     if signatures_match(digest.hex(), received):

@@ -11,23 +11,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["sign_request", "signatures_match", "string_to_sign"]
+__all__ = ["message_to_sign", "sign_request", "signatures_match", "string_to_sign"]
 
 
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
+def message_to_sign(method: str, url: str, body: str | bytes, timestamp: int | str) -> bytes:
+    """The exact bytes Kaufland signs: ``METHOD\nURL\nBODY\nTIMESTAMP``, the body as sent
+    (any encoding; a str body is UTF-8 encoded, as it goes over the wire)."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    return b"\n".join(
+        [method.upper().encode("ascii"), url.encode("utf-8"), raw, str(timestamp).encode()]
+    )
 
 
 def string_to_sign(method: str, url: str, body: str | bytes, timestamp: int | str) -> str:
-    """Return the exact string Kaufland expects to be signed."""
-    return "\n".join([method.upper(), url, _text(body), str(timestamp)])
+    """``message_to_sign`` as text, for showing a seller what was signed (UTF-8 bodies)."""
+    return message_to_sign(method, url, body, timestamp).decode("utf-8", "replace")
 
 
 def sign_request(
     method: str, url: str, body: str | bytes, timestamp: int | str, secret_key: str
 ) -> str:
     """Return the lowercase hex HMAC-SHA256 signature of one request."""
-    message = string_to_sign(method, url, body, timestamp).encode("utf-8")
+    message = message_to_sign(method, url, body, timestamp)
     return hmac.new(secret_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 

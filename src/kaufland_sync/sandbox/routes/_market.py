@@ -14,7 +14,12 @@ FULFILLMENT_TYPES = ("fulfilled_by_kaufland", "fulfilled_by_merchant")
 
 
 def path_int(ctx: Ctx, name: str) -> int:
-    """A path parameter that must be a positive integer (400 naming it otherwise)."""
+    """A path parameter that must be a positive integer (400 naming it otherwise).
+
+    Routes register such a parameter as a plain ``{name}`` (not ``{name:int}``) when a
+    malformed id must reach the handler: with ``:int`` it gets the router's generic 404, whose
+    ``ErrorResponse`` body the catalogue operations (404 = bare ``NotFoundResponse``) do not
+    document."""
     raw = str(ctx.path.get(name, ""))
     try:
         value = int(raw)
@@ -124,7 +129,9 @@ def no_extra_fields(body: dict[str, Any], allowed: Iterable[str]) -> None:
     """The spec's request bodies are ``additionalProperties: false``."""
     extra = sorted(set(body) - set(allowed))
     if extra:
-        raise validation([(extra[0], "This field was not expected.")])
+        # An empty property name (``{"": 1}``) would make an empty ``field`` that names
+        # nothing; name the body instead.
+        raise validation([(extra[0] or "body", "This field was not expected.")])
 
 
 def q_sort(ctx: Ctx, allowed: Sequence[str], default: str) -> str:

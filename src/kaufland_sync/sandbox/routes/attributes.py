@@ -14,6 +14,7 @@ from kaufland_sync.sandbox._http import (
     page,
     validation,
 )
+from kaufland_sync.sandbox.routes._market import path_int
 from kaufland_sync.sandbox.world import Record
 
 
@@ -43,7 +44,7 @@ async def search(ctx: Ctx) -> Response:
 
 
 def _by_id(ctx: Ctx) -> Record:
-    id_attribute = ctx.path["id_attribute"]
+    id_attribute = path_int(ctx, "id_attribute")
     attr = catalog.attributes(ctx.world).get(str(id_attribute))
     if attr is None:
         raise not_found("Attribute", id_attribute, bare=True)
@@ -69,7 +70,7 @@ async def shared_set(ctx: Ctx) -> Response:
     ctx.locale(required=True, allowed=PRODUCT_DATA_LOCALES)
     attr = _by_id(ctx)
     text = (ctx.q("q") or "").strip().lower()
-    offset, limit = ctx.page(max_limit=100, default_limit=20)
+    offset, limit = ctx.page(min_limit=1, max_limit=100, default_limit=20)
     values = [{"label": v, "value": v} for v in attr.get("_shared_set", []) if text in v.lower()]
     return page(values, offset, limit)
 
@@ -90,7 +91,8 @@ ROUTES: list[RouteSpec] = [
     ("GET", "/attributes", list_attributes),
     ("GET", "/attributes/search", search),
     ("GET", "/attributes/by-name/{name}", get_by_name),
-    ("GET", "/attributes/{id_attribute:int}", get_attribute),
-    ("GET", "/attributes/{id_attribute:int}/shared-set", shared_set),
-    ("GET", "/attributes/{id_attribute:int}/shared-set-values", shared_set_values),
+    # Plain ``{id_attribute}``: a malformed id gets a 400 from the handler (_market.path_int).
+    ("GET", "/attributes/{id_attribute}", get_attribute),
+    ("GET", "/attributes/{id_attribute}/shared-set", shared_set),
+    ("GET", "/attributes/{id_attribute}/shared-set-values", shared_set_values),
 ]

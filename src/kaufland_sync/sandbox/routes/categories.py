@@ -16,6 +16,7 @@ from kaufland_sync.sandbox._http import (
     not_found,
     page,
 )
+from kaufland_sync.sandbox.routes._market import path_int
 from kaufland_sync.sandbox.world import Record
 
 EMBEDDABLE = ("parent", "children", "required_attributes", "optional_attributes")
@@ -83,7 +84,7 @@ async def get_category(ctx: Ctx) -> Response:
     assert storefront is not None
     embedded = ctx.embedded(EMBEDDABLE)
     locale = ctx.locale(allowed=PRODUCT_DATA_LOCALES)
-    id_category = ctx.path["id_category"]
+    id_category = path_int(ctx, "id_category")
     cat = catalog.categories(ctx.world).get(str(id_category))
     if cat is None:
         raise not_found("Category", id_category, bare=True)
@@ -135,5 +136,5 @@ ROUTES: list[RouteSpec] = [
     ("GET", "/categories", list_categories),
     ("GET", "/categories/tree", tree),
     ("POST", "/categories/decide", decide),
-    ("GET", "/categories/{id_category:int}", get_category),
+    ("GET", "/categories/{id_category}", get_category),
 ]

@@ -37,7 +37,7 @@ async def list_invoices(ctx: Ctx) -> Response:
     """GET /order-invoices: filters storefront, ts_created_from_iso; newest first; limit ≤ 100."""
     storefront = ctx.storefront(required=False)
     created_from = q_time(ctx, "ts_created_from_iso")
-    offset, limit = ctx.page(max_limit=100)
+    offset, limit = ctx.page(min_limit=1, max_limit=100)
     rows = [
         inv
         for inv in ctx.table("order_invoices").values()

@@ -49,7 +49,7 @@ async def list_order_units(ctx: Ctx) -> Response:
     updated_from = q_time(ctx, "ts_updated_from_iso")
     fulfillment = fulfillment_filter(ctx)
     sort = q_sort(ctx, ("ts_created:desc", "ts_updated:desc"), "ts_created:desc")
-    offset, limit = ctx.page(max_limit=100)
+    offset, limit = ctx.page(min_limit=1, max_limit=100)
     rows = []
     for ou in ctx.table("order_units").values():
         if storefront and ou["storefront"] != storefront:

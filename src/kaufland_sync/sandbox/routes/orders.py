@@ -19,7 +19,7 @@ async def list_orders(ctx: Ctx) -> Response:
     created_from = q_time(ctx, "ts_created_from_iso")
     updated_from = q_time(ctx, "ts_units_updated_from_iso")
     fulfillment = fulfillment_filter(ctx)
-    offset, limit = ctx.page(max_limit=100)
+    offset, limit = ctx.page(min_limit=1, max_limit=100)
     rows = []
     for order in ctx.table("orders").values():
         if storefront and order["storefront"] != storefront:

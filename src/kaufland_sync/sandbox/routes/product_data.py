@@ -21,6 +21,7 @@ from kaufland_sync.sandbox._http import (
     page,
     validation,
 )
+from kaufland_sync.sandbox.routes._market import path_int
 from kaufland_sync.sandbox.world import Record
 
 IMPORT_STATUSES = (
@@ -209,7 +210,7 @@ async def list_import_files(ctx: Ctx) -> Response:
 
 
 async def get_import_file(ctx: Ctx) -> Response:
-    id_ = ctx.path["id_import_file"]
+    id_ = path_int(ctx, "id_import_file")
     record = ctx.table("product_data_import_files").get(str(id_))
     if record is None:
         raise not_found("Import file", id_, bare=True)
@@ -221,7 +222,7 @@ ROUTES: list[RouteSpec] = [
     ("PATCH", "/product-data", patch_product_data),
     ("GET", "/product-data/import-files", list_import_files),
     ("POST", "/product-data/import-files", create_import_file),
-    ("GET", "/product-data/import-files/{id_import_file:int}", get_import_file),
+    ("GET", "/product-data/import-files/{id_import_file}", get_import_file),
     ("GET", "/product-data/status/{ean}", status),
     ("GET", "/product-data/{ean}", get_product_data),
     ("DELETE", "/product-data/{ean}", delete_product_data),

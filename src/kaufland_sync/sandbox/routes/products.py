@@ -6,6 +6,7 @@ from starlette.responses import Response
 
 from kaufland_sync.sandbox import catalog
 from kaufland_sync.sandbox._http import Ctx, RouteSpec, data, not_found, paged, validation
+from kaufland_sync.sandbox.routes._market import path_int
 from kaufland_sync.sandbox.world import Record, World
 
 EMBEDDABLE = ("category", "category_basic", "units")
@@ -83,9 +84,10 @@ async def by_id(ctx: Ctx) -> Response:
     storefront = ctx.storefront()
     assert storefront is not None
     embedded = ctx.embedded(EMBEDDABLE)
-    product = catalog.product_by_id(ctx.world, ctx.path["id_product"])
+    id_product = path_int(ctx, "id_product")
+    product = catalog.product_by_id(ctx.world, id_product)
     if product is None:
-        raise not_found("Product", ctx.path["id_product"], bare=True)
+        raise not_found("Product", id_product, bare=True)
     return data(render(ctx, product, storefront, embedded))
 
 
@@ -105,5 +107,5 @@ async def search(ctx: Ctx) -> Response:
 ROUTES: list[RouteSpec] = [
     ("GET", "/products/search", search),
     ("GET", "/products/ean/{ean}", by_ean),
-    ("GET", "/products/{id_product:int}", by_id),
+    ("GET", "/products/{id_product}", by_id),
 ]

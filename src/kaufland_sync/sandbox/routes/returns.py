@@ -29,7 +29,7 @@ async def list_returns(ctx: Ctx) -> Response:
     statuses = q_enum_list(ctx, "status", marketplace.RETURN_STATUSES)
     fulfillment = fulfillment_filter(ctx)
     sort = q_sort(ctx, ("ts_created:desc", "ts_updated:desc"), "ts_created:desc")
-    offset, limit = ctx.page(max_limit=100)
+    offset, limit = ctx.page(min_limit=1, max_limit=100)
     rows = [
         r
         for r in ctx.table("returns").values()
