@@ -80,6 +80,8 @@ async def catalogue_tour(api: KauflandClient) -> int:
     found = await api.products.search((product.title or "x").split()[0])
     assert found.items
     await api.products.buybox(some.id_product)
+    insights = await api.products.assortment_insights(limit=50)
+    assert insights.items and all(i.ean for i in insights.items)
 
     # Product data for an EAN Kaufland does not know, then its review status.
     attrs = {
@@ -98,6 +100,13 @@ async def catalogue_tour(api: KauflandClient) -> int:
     imported = await api.product_data.create_import_file("https://example.com/feeds/products.csv")
     assert (await api.product_data.get_import_file(imported.id_import_file)).id_import_file
     assert (await api.product_data.list_import_files()).items
+    feed = await api.product_data.upload_variant_suggestions(
+        "https://example.com/feeds/variants.csv"
+    )
+    assert (await api.product_data.get_variant_suggestion_feed(feed.id_import_file)).id_import_file
+    assert [
+        f.id_import_file for f in (await api.product_data.list_variant_suggestion_feeds()).items
+    ]
     await api.product_data.delete(NEW_EAN)
     with pytest.raises(NotFoundError):
         await api.product_data.get(NEW_EAN)
@@ -165,6 +174,10 @@ async def marketplace_tour(api: KauflandClient, control: Control, id_import_file
     assert (await api.order_units.get(ids[0], embedded=["return_unit"])).id_order == id_order
 
     await api.order_units.fulfil(ids[0])
+    label = await api.shipments.create_label(
+        [ids[0]], weight_gram=1500, width_cm=10, height_cm=20, length_cm=30
+    )
+    assert label.tracking_number and label.download_url
     await api.order_units.send(ids[0], carrier_code="DHL", tracking_numbers=["0034001", "0034002"])
     await api.shipments.add(ids[0], carrier_code="DHL", tracking_number="0034003")
     await api.order_units.cancel(ids[1], reason="NoInventory")

@@ -144,6 +144,10 @@ async def test_marketplace_answers_conform_to_the_spec(
     assert (await client.delete(f"/subscriptions/{sub['id_subscription']}")).status_code == 204
 
     dates = {"date_from": "2026-01-01", "date_to": "2026-01-31"}
+    pd_file = await client.post(
+        "/product-data/import-files", json={"url": "https://x.example/p.csv"}
+    )
+    id_pd_file = pd_file.json()["data"]["id_import_file"]
     report_ids = []
     for kind, params, json_body in [
         ("account-listing", {"storefront": "de"}, None),
@@ -154,7 +158,7 @@ async def test_marketplace_answers_conform_to_the_spec(
         ("competitors-comparer", {"storefront": "de"}, None),
         ("sales-new", {"storefront": "de"}, dates),
         ("price-competitiveness", {"storefront": "de"}, None),
-        ("product-data-import-file-errors", {}, {"id_file_import": 5}),
+        ("product-data-import-file-errors", {}, {"id_file_import": id_pd_file}),
     ]:
         r = await client.post(f"/reports/{kind}", params=params, json=json_body)
         assert r.status_code == 202, r.text

@@ -55,6 +55,11 @@ async def test_every_kind_is_accepted(
     body: dict[str, Any] | None,
     parameters: list[dict[str, Any]],
 ) -> None:
+    if kind == "product-data-import-file-errors":  # the report is about a file that exists
+        created = await api.post("/product-data/import-files", json={"url": "https://e.x/f.csv"})
+        id_file = created.json()["data"]["id_import_file"]
+        body = {"id_file_import": id_file}
+        parameters = [{"name": "id_file_import", "value": id_file}]
     r = (
         await api.post(f"/reports/{kind}", params=params, json=body)
         if body
@@ -155,3 +160,20 @@ async def test_report_files_carry_the_sellers_data(api: SignedClient, world: Wor
     assert len(sales_csv.splitlines()) == 2
     listing_csv = render_report(seller, reports[str(listing.json()["data"]["id_report"])]).decode()
     assert str(unit["id_unit"]) in listing_csv
+
+
+async def test_import_file_errors_report_needs_a_product_data_file(api: SignedClient) -> None:
+    unknown = await api.post(
+        "/reports/product-data-import-file-errors", json={"id_file_import": 999_999}
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["field"] == "id_file_import"
+    feed = await api.post(
+        "/variant-suggestions/feed/upload-by-url", json={"url": "https://e.x/variants.csv"}
+    )
+    assert feed.status_code == 200, feed.text
+    variant = await api.post(
+        "/reports/product-data-import-file-errors",
+        json={"id_file_import": feed.json()["data"]["id_import_file"]},
+    )
+    assert variant.status_code == 400

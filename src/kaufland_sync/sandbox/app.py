@@ -87,6 +87,9 @@ ROUTE_MODULES = (
     "reports",
     "import_files",
     "playground",
+    "assortment",
+    "shipping_labels",
+    "variant_suggestions",
 )
 REQUIRED_HEADERS = ("Shop-Client-Key", "Shop-Timestamp", "Shop-Signature", "User-Agent")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
@@ -823,6 +826,21 @@ async def control_ticket_file(state: SandboxState, request: Request) -> Response
     return _file_response(str(stored["_data"]), str(stored.get("_mime_type")), filename)
 
 
+async def control_shipping_label_file(state: SandboxState, request: Request) -> Response:
+    """``GET /_sandbox/files/shipping-labels/{id}.pdf``: a KSS label (``label_pdf``), for the
+    7 days its ``download_url`` is valid; 404 after that or for an unknown id."""
+    labels = _optional_module("routes.shipping_labels")
+    id_label = str(request.path_params["id_label"])
+    label = labels.find_label(state.world, id_label) if labels is not None else None
+    if labels is None or label is None:
+        raise _file_missing(f"Shipping label {id_label}")
+    return Response(
+        labels.label_pdf(label),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="label-{id_label}.pdf"'},
+    )
+
+
 def _file_response(encoded: str, mime_type: str, filename: str) -> Response:
     """The decoded bytes of a stored base64 file, inline, under its original name."""
     quoted = quote(filename, safe="")
@@ -895,6 +913,9 @@ def create_app(config: SandboxConfig, *, world: World | None = None) -> Starlett
             "/_sandbox/files/tickets/{id_ticket}/{position:int}/{filename:path}",
             control_ticket_file,
             ["GET"],
+        ),
+        control(
+            "/_sandbox/files/shipping-labels/{id_label}.pdf", control_shipping_label_file, ["GET"]
         ),
         Route(
             "/{path:path}",

@@ -7,6 +7,7 @@ EANs, prices and stock, so tests and demos can name things.
 from __future__ import annotations
 
 import json
+import math
 import random
 from importlib import resources
 from typing import Any
@@ -1171,3 +1172,150 @@ def _seed_units(world: World, seller: Seller) -> None:
             amount=rng.randint(1, 20),
             handling_time=1,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Assortment coverage insights (``GET /assortment-coverage/insights``)
+#
+# Kaufland's market data about products in demand, not a seller's data: the same list for every
+# seller, built from the category tree (so ``empty`` worlds have it too) and never stored. It is
+# derived on first use from ``config.random_seed`` and cached in ``world.indexes``.
+
+ASSORTMENT_PER_LEAF = 12
+_ASSORTMENT_INDEX = "assortment_insights"
+# More brands per top-level category, beside the leaf's own brands from _PRODUCTS.
+_MORE_BRANDS = {
+    "elektronik": ("Panasonic", "Philips", "Grundig", "Medion", "Xiaomi", "Anker"),
+    "haushalt": ("Severin", "Krups", "WMF", "Siemens", "Tristar", "AEG"),
+    "garten": ("Wolf-Garten", "Makita", "Ryobi", "Greemotion", "Siena Garden", "Hartman"),
+    "spielzeug": ("Playmobil", "Hasbro", "Clementoni", "Mattel", "BIG", "Schmidt Spiele"),
+    "sport": ("Hammer", "Kettler", "Cube", "Bell", "Lezyne", "adidas"),
+    "drogerie": ("Balea", "Garnier", "L'Oréal", "Colgate", "Sebamed", "Nivea"),
+    "mode": ("Jack & Jones", "Only", "Esprit", "Tom Tailor", "Nike", "Pepe Jeans"),
+}
+_LOG_RANKS = (math.log(50), math.log(59_999))
+_SERIES = ("Pro", "Plus", "Lite", "Max", "Classic", "Eco", "Comfort", "Sport", "Air", "Neo")
+# (demand indicator, external ranks below this bound), best demand first
+_DEMAND_BANDS = (
+    ("Very high", 500),
+    ("High", 2_500),
+    ("Medium", 10_000),
+    ("Low", 25_000),
+    ("Very low", 60_001),
+)
+
+
+def assortment_insights(world: World) -> list[Record]:
+    """Kaufland's assortment-coverage insights for this world: ``ASSORTMENT_PER_LEAF``
+    products per leaf category (a few hundred for the built-in tree), most relevant first (by
+    external rank, products without one last), each an ``AssortmentInsight`` in euro cents.
+
+    Deterministic for a ``config.random_seed``; EANs are valid EAN-13s that no catalogue
+    product has. The fields hang together the way Kaufland describes them:
+
+    * about one product in six is not sold on Kaufland: no buybox prices, no ``sales_rank``;
+    * ``external_demand_indicator`` follows ``external_rank`` (``NA`` without one, or null);
+    * ``external_bestseller_missed``: high external demand and not sold on Kaufland;
+    * ``popular_product_bad_priced``: high demand and a buybox price above the benchmark;
+    * ``kaufland_bestseller``: a Kaufland sales rank within the top 1000;
+    * brand, categories, benchmark prices and some ranks are null now and then.
+
+    The caller must not modify the records (they are shared)."""
+    cached = world.indexes.get(_ASSORTMENT_INDEX)
+    if isinstance(cached, list):
+        return cached
+    rng = _rng(world, "assortment")
+    categories = world.catalog["categories"]
+    taken = {ean for p in world.catalog["products"].values() for ean in p.get("eans", [])}
+    insights: list[Record] = []
+    leaves = sorted(
+        (c for c in categories.values() if c["is_leaf"]), key=lambda c: c["id_category"]
+    )
+    for leaf in leaves:
+        sub = categories.get(str(leaf["id_parent_category"]))
+        top = categories.get(str(sub["id_parent_category"])) if sub else None
+        known = _PRODUCTS.get(leaf["name"], [])
+        brands = sorted(
+            {b for b, _, _ in known} | set(_MORE_BRANDS.get(top["name"], ()) if top else ())
+        )
+        prices = [p for _, _, p in known] or [2999]
+        low, high = min(prices) * 0.6, max(prices) * 1.4
+        for _ in range(ASSORTMENT_PER_LEAF):
+            ean = make_ean(rng, prefix=rng.choice(("40", "41", "42", "43", "44", "50", "87")))
+            while ean in taken:
+                ean = make_ean(rng)
+            taken.add(ean)
+            insights.append(_insight(rng, ean, leaf, sub, top, brands, low, high))
+    insights.sort(key=lambda r: (r["external_rank"] is None, r["external_rank"] or 0, r["ean"]))
+    world.indexes[_ASSORTMENT_INDEX] = insights
+    return insights
+
+
+def _insight(
+    rng: random.Random,
+    ean: str,
+    leaf: Record,
+    sub: Record | None,
+    top: Record | None,
+    brands: list[str],
+    low: float,
+    high: float,
+) -> Record:
+    brand = rng.choice(brands)
+    model = f"{rng.choice(_SERIES)} {rng.randint(1, 99) * 10}"
+    item_name = f"{brand} {model} {leaf['_titles']['de'][0]}"
+
+    def maybe(value: Any, p_null: float) -> Any:
+        return None if rng.random() < p_null else value
+
+    # Log-uniform between 50 and 60 000: every demand band gets a fair share.
+    external_rank: int | None = maybe(
+        round(math.exp(rng.uniform(_LOG_RANKS[0], _LOG_RANKS[1]))), 0.1
+    )
+    if external_rank is None:
+        demand: str | None = maybe("NA", 0.3)
+    else:
+        demand = next(name for name, bound in _DEMAND_BANDS if external_rank < bound)
+    in_demand = demand in ("Very high", "High")
+    on_kaufland = rng.random() >= 1 / 6
+    price = round(rng.uniform(low, high)) // 10 * 10 + 9  # shop prices end in 9
+
+    def around(spread: float) -> int:
+        return max(99, round(price * rng.uniform(1 - spread, 1 + spread)))
+
+    buybox: list[int | None] = [around(0.08), around(0.06), around(0.04), price]
+    sales_rank: int | None = rng.randint(1, 200_000) if on_kaufland else None
+    if not on_kaufland:
+        buybox = [None, None, None, None]
+    elif rng.random() < 0.1:
+        buybox[0] = None  # listed on Kaufland for less than 90 days
+    benchmark_min: int | None = round(price * rng.uniform(0.8, 0.98))
+    benchmark_max: int | None = round(price * rng.uniform(1.0, 1.15))
+    if rng.random() < 0.2:
+        benchmark_min = benchmark_max = None
+    elif in_demand and on_kaufland and rng.random() < 0.4:
+        benchmark_max = round(price * rng.uniform(0.8, 0.95))  # the market sells it cheaper
+        benchmark_min = min(benchmark_min or benchmark_max, benchmark_max)
+    return {
+        "ean": ean,
+        "item_name": item_name,
+        "brand": maybe(brand, 0.08),
+        "category": maybe(top["_titles"]["de"][1], 0.02) if top else None,
+        "category_2": maybe(sub["_titles"]["de"][1], 0.06) if sub else None,
+        "buybox_price_l_90_day": buybox[0],
+        "buybox_price_l_60_day": buybox[1],
+        "buybox_price_l_30_day": buybox[2],
+        "buybox_price_current": buybox[3],
+        "sales_rank": sales_rank,
+        "external_rank": external_rank,
+        "external_demand_indicator": demand,
+        "benchmark_price_min": benchmark_min,
+        "benchmark_price_max": benchmark_max,
+        "external_bestseller_missed": in_demand and not on_kaufland,
+        "popular_product_bad_priced": in_demand
+        and on_kaufland
+        and benchmark_max is not None
+        and price > benchmark_max,
+        "kaufland_bestseller": sales_rank is not None and sales_rank <= 1000,
+        "currency": "EUR",
+    }

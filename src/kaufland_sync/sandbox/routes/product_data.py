@@ -1,11 +1,15 @@
 """``/product-data``: the seller's content for EANs, its review status, and import files.
 
 PUT replaces and PATCH merges the seller's data for every EAN in the body; either schedules a
-review ``config.review_delay`` seconds later (see ``catalog.review``)."""
+review ``config.review_delay`` seconds later (see ``catalog.review``).
+
+The import-file handlers are written once for every ``ImportFeed`` kind; routes/
+variant_suggestions.py serves the variant-suggestion feeds with them."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
@@ -138,6 +142,30 @@ async def status(ctx: Ctx) -> Response:
 
 
 # import files ------------------------------------------------------------------------------
+# Product-data import files and variant-suggestion feeds are the same thing to the API (one
+# response shape, statuses, filters and sorts; Kaufland's spec shares the schema) and differ
+# only in their path, the status that answers a spent daily quota and the 404 wording. Both
+# live in the ``product_data_import_files`` table, told apart by ``_feed``; records written
+# before variant suggestions existed have no ``_feed`` and are product-data files.
+
+
+@dataclass(frozen=True)
+class ImportFeed:
+    """One kind of product-category import file (see routes/variant_suggestions.py)."""
+
+    kind: str  # the records' ``_feed``
+    what: str  # how a 404 names a file of this kind
+    quota_status: int  # the answer once FEEDS_PER_DAY files were given within 24 hours
+
+
+PRODUCT_DATA_FEED = ImportFeed("product_data", "Import file", 423)
+
+
+def _feed_files(ctx: Ctx, feed: ImportFeed) -> list[Record]:
+    table = ctx.table("product_data_import_files")
+    return [r for r in table.values() if r.get("_feed", PRODUCT_DATA_FEED.kind) == feed.kind]
+
+
 def _file_view(ctx: Ctx, record: Record) -> Record:
     """Import files are not processed; they read as done once the review delay passed."""
     view = dict(record)
@@ -156,17 +184,21 @@ def _file_view(ctx: Ctx, record: Record) -> Record:
     return view
 
 
-async def create_import_file(ctx: Ctx) -> Response:
+def create_feed_file(ctx: Ctx, feed: ImportFeed) -> Response:
+    """Body ``{"url"}`` (http/https, at most 2048 characters) → 200 with the new file;
+    ``feed.quota_status`` when the seller gave FEEDS_PER_DAY files of this kind within the
+    last 24 hours (Kaufland's "limit of 30 feeds per day", counted as a rolling window)."""
     fields = Fields(ctx.json_object(), ("url",))
     url = fields.string("url", required=True, max_length=2048)
     if url is not None and not url.startswith(("http://", "https://")):
         fields.errors.append(("url", "This value is not a valid URL."))
     fields.check()
-    table = ctx.table("product_data_import_files")
     now = ctx.world.now()
-    recent = [r for r in table.values() if r["_created"] > now - 86400]
+    recent = [r for r in _feed_files(ctx, feed) if r["_created"] > now - 86400]
     if len(recent) >= FEEDS_PER_DAY:
-        raise Problem(423, "about:blank", f"Limit of {FEEDS_PER_DAY} feeds per day reached.")
+        raise Problem(
+            feed.quota_status, "about:blank", f"Limit of {FEEDS_PER_DAY} feeds per day reached."
+        )
     id_ = ctx.world.next_id("import_file", catalog.IMPORT_FILE_ID_START)
     record: Record = {
         "id_import_file": id_,
@@ -182,18 +214,22 @@ async def create_import_file(ctx: Ctx) -> Response:
         "error_count": 0,
         "async_import_done": 0,
         "_created": now,
+        "_feed": feed.kind,
     }
-    table[str(id_)] = record
+    ctx.table("product_data_import_files")[str(id_)] = record
+    ctx.world.dirty = True
     return data(_file_view(ctx, record))
 
 
-async def list_import_files(ctx: Ctx) -> Response:
+def list_feed_files(ctx: Ctx, feed: ImportFeed) -> Response:
+    """Files of one kind, filtered by ``status``, ``ts_created`` and ``ts_updated`` (lower
+    bounds), sorted by ``sort`` (default newest first), one page of at most 100."""
     wanted = ctx.q_enum("status", IMPORT_STATUSES)
     sort = ctx.q_enum("sort", IMPORT_SORTS) or "ts_created:desc"
     created_from = ctx.q("ts_created")
     updated_from = ctx.q("ts_updated")
     offset, limit = ctx.page(max_limit=100, default_limit=20)
-    views = [_file_view(ctx, r) for r in ctx.table("product_data_import_files").values()]
+    views = [_file_view(ctx, r) for r in _feed_files(ctx, feed)]
     if wanted:
         views = [v for v in views if v["status"] == wanted]
     if created_from:
@@ -209,12 +245,26 @@ async def list_import_files(ctx: Ctx) -> Response:
     return page(views, offset, limit)
 
 
-async def get_import_file(ctx: Ctx) -> Response:
+def get_feed_file(ctx: Ctx, feed: ImportFeed) -> Response:
+    """One file of this kind by id; 404 ``NotFoundResponse`` for an unknown id or a file of
+    the other kind."""
     id_ = path_int(ctx, "id_import_file")
     record = ctx.table("product_data_import_files").get(str(id_))
-    if record is None:
-        raise not_found("Import file", id_, bare=True)
+    if record is None or record.get("_feed", PRODUCT_DATA_FEED.kind) != feed.kind:
+        raise not_found(feed.what, id_, bare=True)
     return data(_file_view(ctx, record))
+
+
+async def create_import_file(ctx: Ctx) -> Response:
+    return create_feed_file(ctx, PRODUCT_DATA_FEED)
+
+
+async def list_import_files(ctx: Ctx) -> Response:
+    return list_feed_files(ctx, PRODUCT_DATA_FEED)
+
+
+async def get_import_file(ctx: Ctx) -> Response:
+    return get_feed_file(ctx, PRODUCT_DATA_FEED)
 
 
 ROUTES: list[RouteSpec] = [

@@ -147,9 +147,13 @@ def _requester(kind: str) -> Handler:
                     raise validation(
                         [("id_file_import", "This value should be a positive integer.")]
                     )
-                files = ctx.table("product_data_import_files")
-                if files and str(value) not in files:
-                    raise not_found("Import file", value)
+                # The spec lists no 404 here: an unknown file is a field error. Only product-data
+                # files count (variant-suggestion feeds share the table, marked by ``_feed``).
+                record = ctx.table("product_data_import_files").get(str(value))
+                if record is None or record.get("_feed", "product_data") != "product_data":
+                    raise validation(
+                        [("id_file_import", f"Product-data import file {value} does not exist.")]
+                    )
                 parameters.append({"name": "id_file_import", "value": value})
         now = ctx.world.now()
         id_report = ctx.world.next_id("report", 11_000)
