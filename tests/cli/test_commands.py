@@ -203,3 +203,29 @@ def test_sandbox_state_survives_a_restart(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
+
+
+def test_demo_keeps_serving_until_stopped() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAUFLAND_SYNC_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kaufland_sync", "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in process.stdout:  # the round trip, then the serving instructions
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line:
+                break
+        base = next(ln.split("=", 1)[1].strip() for ln in lines if "KAUFLAND_SYNC_BASE_URL=" in ln)
+        state = httpx.get(base.removesuffix("/v2") + "/_sandbox/state", timeout=5)
+        assert state.status_code == 200  # still serving after the round trip
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "Stopped." in rest

@@ -8,6 +8,7 @@ reader can try ``kaufland-sync api`` against it.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from typing import Annotated
 
@@ -59,8 +60,10 @@ def demo(
             f"  export KAUFLAND_SYNC_SECRET_KEY={DEMO_SECRET_KEY}\n"
             "  .venv/bin/kaufland-sync api GET '/units?limit=3' --storefront de\n"
             f"World counts: {running.root_url}/_sandbox/state\n"
-            "Press Ctrl-C to stop."
+            "Press Ctrl-C to stop.",
+            soft_wrap=True,  # long keys must stay on one line to be copied
         )
+        signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop, like Ctrl-C
         try:
             while True:
                 time.sleep(3600)
@@ -68,6 +71,10 @@ def demo(
             console.print("\nStopped.")
     finally:
         running.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class CallLog:
