@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000, help="PATCHes in the paced run")
     parser.add_argument("--sequential", type=int, default=500, help="PATCHes in the plain loop")
     parser.add_argument(
-        "--unpaced", type=int, default=1000, help="PATCHes without pacing (0: skip)"
+        "--unpaced", type=int, default=3000, help="PATCHes without pacing (0: skip)"
     )
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, default=30.0)

@@ -1,0 +1,150 @@
+"""Prices and stock for one offer on one storefront (pure, no I/O).
+
+A seller's catalogue has one price in one currency; each storefront needs a price in its own
+currency, usually with a markup and a "nice" ending. Sellers express the conversion as a
+coefficient ("CZK = EUR x 25.2"), not a live exchange rate, so the number they see is the number
+they get. All arithmetic is ``Decimal`` on minor units; nothing passes through a float.
+
+Rounding rules (``RoundingRule.parse``):
+
+* a **step** — ``0.01``, ``0.05``, ``0.1``, ``0.5``, ``1``, ``5``, ``10`` — rounds half up to a
+  multiple of the step (``1``: whole CZK; ``0.01``: cents);
+* an **ending** — ``0.99``, ``0.95``, ``0.90``, ``0.49`` — rounds *up* to the next price whose
+  fraction is that ending (23.41 → 23.99, 23.99 → 23.99, 24.00 → 24.99), the usual shop rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+
+__all__ = [
+    "MAX_AMOUNT",
+    "PriceRule",
+    "PricingError",
+    "RoundingRule",
+    "StockRule",
+    "convert_price",
+    "minimum_price",
+    "offered_stock",
+]
+
+MAX_AMOUNT = 99_999  # Kaufland refuses a unit amount above this
+_STEPS = ("0.01", "0.05", "0.1", "0.5", "1", "5", "10")
+_ENDINGS = ("0.99", "0.95", "0.90", "0.49")
+_HUNDRED = Decimal(100)
+
+
+class PricingError(ValueError):
+    """A price that cannot be offered (names the rule or the limit that refused it)."""
+
+
+@dataclass(frozen=True)
+class RoundingRule:
+    kind: str  # "step" or "ending"
+    value: Decimal  # in major units
+
+    @classmethod
+    def parse(cls, text: str) -> RoundingRule:
+        """``"1"`` → whole units, ``"0.99"`` → ends in .99; refuses anything else by name."""
+        cleaned = text.strip().replace(",", ".")
+        if cleaned == "0.9":
+            cleaned = "0.90"
+        if cleaned in _STEPS:
+            return cls("step", Decimal(cleaned))
+        if cleaned in _ENDINGS:
+            return cls("ending", Decimal(cleaned))
+        choices = ", ".join((*_STEPS, *_ENDINGS))
+        raise PricingError(f"rounding {text!r} is not one of: {choices}")
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def apply(self, major: Decimal) -> Decimal:
+        """Round an amount in major units by this rule."""
+        if self.kind == "step":
+            return (major / self.value).quantize(Decimal(1), rounding=ROUND_HALF_UP) * self.value
+        whole = major.to_integral_value(rounding=ROUND_FLOOR)
+        candidate = whole + self.value
+        if candidate < major:
+            candidate += 1
+        return candidate
+
+
+@dataclass(frozen=True)
+class PriceRule:
+    """How a catalogue price becomes a storefront price: ``price x rate x (1 + markup%)``,
+    then rounded. ``minimum_price_percent`` (opt-in) sets Kaufland's ``minimum_price`` — which
+    switches on its repricer — to that share of the listing price."""
+
+    currency_rate: Decimal = Decimal(1)
+    markup_percent: Decimal = Decimal(0)
+    rounding: RoundingRule = RoundingRule("step", Decimal("0.01"))
+    minimum_price_percent: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.currency_rate <= 0:
+            raise PricingError(f"currency rate must be above 0, got {self.currency_rate}")
+        if self.markup_percent <= -100:
+            raise PricingError(f"markup must be above -100%, got {self.markup_percent}%")
+        if self.minimum_price_percent is not None and not (0 < self.minimum_price_percent <= 100):
+            raise PricingError(
+                f"minimum price must be 1-100% of the listing price, got "
+                f"{self.minimum_price_percent}%"
+            )
+
+
+def _to_minor(major: Decimal) -> int:
+    return int((major * _HUNDRED).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def convert_price(price_minor: int, rule: PriceRule, *, max_minor: int | None = None) -> int:
+    """The storefront ``listing_price`` (minor units) for a catalogue price (minor units).
+
+    Raises ``PricingError`` for a price that ends at or below zero or above ``max_minor``
+    (Kaufland's per-currency maximum)."""
+    try:
+        major = Decimal(price_minor) / _HUNDRED * rule.currency_rate
+        major = major * (1 + rule.markup_percent / _HUNDRED)
+        rounded = rule.rounding.apply(major)
+    except InvalidOperation as exc:  # pragma: no cover - Decimal inputs are validated above
+        raise PricingError(f"cannot convert price {price_minor}: {exc}") from None
+    minor = _to_minor(rounded)
+    if minor < 1:
+        raise PricingError(
+            f"price {price_minor} becomes {minor} after conversion; Kaufland needs at least 1"
+        )
+    if max_minor is not None and minor > max_minor:
+        raise PricingError(f"price {minor} is above the storefront's maximum of {max_minor}")
+    return minor
+
+
+def minimum_price(listing_minor: int, rule: PriceRule) -> int | None:
+    """Kaufland's ``minimum_price`` for a listing price, or None when the seller did not opt in.
+    Rounded down to whole minor units so it never exceeds the share asked for."""
+    if rule.minimum_price_percent is None:
+        return None
+    share = Decimal(listing_minor) * rule.minimum_price_percent / _HUNDRED
+    return max(1, int(share.to_integral_value(rounding=ROUND_FLOOR)))
+
+
+@dataclass(frozen=True)
+class StockRule:
+    """``buffer``: pieces kept back from Kaufland; ``maximum``: cap on the offered amount."""
+
+    buffer: int = 0
+    maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.buffer < 0:
+            raise PricingError(f"buffer stock must not be negative, got {self.buffer}")
+        if self.maximum is not None and self.maximum < 0:
+            raise PricingError(f"maximum stock must not be negative, got {self.maximum}")
+
+
+def offered_stock(on_hand: int, reserved: int, rule: StockRule) -> int:
+    """Offered amount = on hand in the mapped warehouses - buffer - reserved by open orders,
+    never below 0, capped at the rule's maximum and at Kaufland's 99,999."""
+    amount = on_hand - rule.buffer - reserved
+    cap = MAX_AMOUNT if rule.maximum is None else min(rule.maximum, MAX_AMOUNT)
+    return max(0, min(amount, cap))
