@@ -1,5 +1,6 @@
 # kaufland-sync — the two commands that matter: `make demo` and `make test`.
-# Everything they need is installed here, on a fresh machine, from PyPI (and later npm / Debian).
+# Everything they need is installed here, on a fresh machine: PyPI packages into .venv, and the
+# Debian packages the tests need (PostgreSQL) when they are missing.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -7,9 +8,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test check format lint typecheck pytest bench clean sandbox
+# PostgreSQL server binaries for the store tests (which start their own server).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: system-deps install demo test check format lint typecheck pytest bench clean sandbox
 
 install: $(STAMP)
+
+## Debian packages the tests need (not the demo): PostgreSQL, installed only when initdb is missing.
+system-deps:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -23,7 +32,7 @@ demo: install
 	$(BIN)/kaufland-sync demo
 
 ## The whole quality gate: format check, lint, types, every test.
-test: install
+test: system-deps install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
@@ -39,7 +48,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: system-deps install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Figures, not asserts: see docs/benchmarks.md.

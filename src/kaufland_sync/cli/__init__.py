@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import typer
 
+from kaufland_sync.cli import accounts as _accounts
 from kaufland_sync.cli import api as _api
+from kaufland_sync.cli import catalog as _catalog
 from kaufland_sync.cli import demo as _demo
 from kaufland_sync.cli import sandbox as _sandbox
 
@@ -22,6 +24,8 @@ app = typer.Typer(
 app.command("api")(_api.api)
 app.command("sandbox")(_sandbox.sandbox)
 app.command("demo")(_demo.demo)
+app.add_typer(_accounts.app, name="accounts")
+app.add_typer(_catalog.app, name="catalog")
 
 
 def main() -> None:

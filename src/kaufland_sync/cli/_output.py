@@ -8,17 +8,12 @@ from typing import Any
 
 from rich.console import Console
 
+from kaufland_sync.secrets import mask
+
+__all__ = ["err", "mask", "print_json"]
+
 # Diagnostics go to stderr so stdout stays machine-readable (JSON).
 err = Console(stderr=True, highlight=False)
-
-
-def mask(secret: str, keep: int = 4) -> str:
-    """Show only the last few characters of a key: ``••••••••d403``."""
-    if not secret:
-        return ""
-    if len(secret) <= keep * 2:
-        return "•" * len(secret)
-    return "•" * 8 + secret[-keep:]
 
 
 def print_json(value: Any) -> None:

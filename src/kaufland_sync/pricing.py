@@ -1,4 +1,6 @@
-"""Prices and stock for one offer on one storefront (pure, no I/O).
+"""Prices and stock for one offer on one storefront: the seller's rules, pure (no I/O).
+
+Used by the store (to validate settings) and by the sync engine's mappers (to compute offers).
 
 A seller's catalogue has one price in one currency; each storefront needs a price in its own
 currency, usually with a markup and a "nice" ending. Sellers express the conversion as a
@@ -9,8 +11,9 @@ Rounding rules (``RoundingRule.parse``):
 
 * a **step** — ``0.01``, ``0.05``, ``0.1``, ``0.5``, ``1``, ``5``, ``10`` — rounds half up to a
   multiple of the step (``1``: whole CZK; ``0.01``: cents);
-* an **ending** — ``0.99``, ``0.95``, ``0.90``, ``0.49`` — rounds *up* to the next price whose
-  fraction is that ending (23.41 → 23.99, 23.99 → 23.99, 24.00 → 24.99), the usual shop rule.
+* an **ending** — ``0.99``, ``0.95``, ``0.9``, ``0.49`` — rounds *up* to the next price whose
+  fraction is that ending (23.41 → 23.99, 23.99 → 23.99, 24.00 → 24.99), the usual shop rule:
+  a price is never rounded below what the rate and markup give.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 __all__ = [
     "MAX_AMOUNT",
+    "ROUNDING_RULES",
     "PriceRule",
     "PricingError",
     "RoundingRule",
@@ -27,11 +31,13 @@ __all__ = [
     "convert_price",
     "minimum_price",
     "offered_stock",
+    "parse_rounding",
 ]
 
 MAX_AMOUNT = 99_999  # Kaufland refuses a unit amount above this
 _STEPS = ("0.01", "0.05", "0.1", "0.5", "1", "5", "10")
-_ENDINGS = ("0.99", "0.95", "0.90", "0.49")
+_ENDINGS = ("0.99", "0.95", "0.9", "0.49")
+ROUNDING_RULES = _STEPS + _ENDINGS
 _HUNDRED = Decimal(100)
 
 
@@ -46,19 +52,21 @@ class RoundingRule:
 
     @classmethod
     def parse(cls, text: str) -> RoundingRule:
-        """``"1"`` → whole units, ``"0.99"`` → ends in .99; refuses anything else by name."""
-        cleaned = text.strip().replace(",", ".")
-        if cleaned == "0.9":
-            cleaned = "0.90"
-        if cleaned in _STEPS:
-            return cls("step", Decimal(cleaned))
-        if cleaned in _ENDINGS:
-            return cls("ending", Decimal(cleaned))
-        choices = ", ".join((*_STEPS, *_ENDINGS))
-        raise PricingError(f"rounding {text!r} is not one of: {choices}")
+        """``"1"`` (or ``"1.00"``) → whole units, ``"0,99"`` → ends in .99; anything else is
+        refused with the list of valid rules."""
+        try:
+            value = Decimal(text.strip().replace(",", "."))
+        except (ArithmeticError, ValueError):
+            value = None
+        if value is not None and value.is_finite():
+            for rule in ROUNDING_RULES:
+                if Decimal(rule) == value:
+                    return cls("step" if rule in _STEPS else "ending", Decimal(rule))
+        raise PricingError(f"{text!r}: must be one of {', '.join(ROUNDING_RULES)}")
 
     def __str__(self) -> str:
-        return str(self.value)
+        """The canonical spelling (one of ``ROUNDING_RULES``)."""
+        return next((r for r in ROUNDING_RULES if Decimal(r) == self.value), str(self.value))
 
     def apply(self, major: Decimal) -> Decimal:
         """Round an amount in major units by this rule."""
@@ -92,6 +100,12 @@ class PriceRule:
                 f"minimum price must be 1-100% of the listing price, got "
                 f"{self.minimum_price_percent}%"
             )
+
+
+def parse_rounding(text: str) -> str:
+    """The canonical spelling of a rounding rule (``"1.00"`` → ``"1"``); ``PricingError`` (a
+    ``ValueError``) naming the valid rules otherwise."""
+    return str(RoundingRule.parse(text))
 
 
 def _to_minor(major: Decimal) -> int:

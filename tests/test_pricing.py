@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kaufland_sync.sync.mappers.pricing import (
+from kaufland_sync.pricing import (
     MAX_AMOUNT,
     PriceRule,
     PricingError,
@@ -47,9 +47,15 @@ def test_convert_price(price: int, rate: str, markup: str, rounding: str, expect
 
 
 def test_rounding_rule_names_the_valid_choices() -> None:
-    with pytest.raises(PricingError, match=r"rounding '0.5x' is not one of: 0.01, .*0.99"):
+    with pytest.raises(PricingError, match=r"'0.5x': must be one of 0.01, .*0.99"):
         RoundingRule.parse("0.5x")
     assert str(RoundingRule.parse("0,99")) == "0.99"
+    assert [str(RoundingRule.parse(t)) for t in ("1.00", "10", "0.90", " 0.990 ")] == [
+        "1",
+        "10",
+        "0.9",
+        "0.99",
+    ]
 
 
 def test_price_above_the_storefront_maximum_is_refused() -> None:
@@ -79,7 +85,7 @@ def test_minimum_price_is_opt_in_and_rounded_down() -> None:
 @given(
     price=st.integers(min_value=1, max_value=10_000_000),
     rate=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100), places=4),
-    ending=st.sampled_from(["0.99", "0.95", "0.90", "0.49"]),
+    ending=st.sampled_from(["0.99", "0.95", "0.9", "0.49"]),
 )
 def test_endings_round_up_by_less_than_one_unit(price: int, rate: Decimal, ending: str) -> None:
     exact = Decimal(price) * rate  # in minor units

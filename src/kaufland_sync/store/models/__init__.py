@@ -1,0 +1,25 @@
+"""Every model of the store. Importing this package registers all tables on ``Base.metadata``,
+which Alembic's ``env.py`` and the schema tests rely on: a new model module must be imported
+here."""
+
+from __future__ import annotations
+
+from kaufland_sync.store.models import catalog as catalog
+from kaufland_sync.store.models.accounts import (
+    Account,
+    AccountStorefront,
+    Environment,
+    OnDeactivate,
+    SyncDirection,
+    WarehouseMapping,
+)
+
+__all__ = [
+    "Account",
+    "AccountStorefront",
+    "Environment",
+    "OnDeactivate",
+    "SyncDirection",
+    "WarehouseMapping",
+    "catalog",
+]
