@@ -11,8 +11,12 @@ import typer
 from kaufland_sync.cli import accounts as _accounts
 from kaufland_sync.cli import api as _api
 from kaufland_sync.cli import catalog as _catalog
+from kaufland_sync.cli import categories as _categories
 from kaufland_sync.cli import demo as _demo
+from kaufland_sync.cli import imports as _imports
+from kaufland_sync.cli import product_data as _product_data
 from kaufland_sync.cli import sandbox as _sandbox
+from kaufland_sync.cli import sync as _sync
 
 app = typer.Typer(
     name="kaufland-sync",
@@ -26,6 +30,10 @@ app.command("sandbox")(_sandbox.sandbox)
 app.command("demo")(_demo.demo)
 app.add_typer(_accounts.app, name="accounts")
 app.add_typer(_catalog.app, name="catalog")
+app.add_typer(_sync.app, name="sync")
+app.add_typer(_categories.app, name="categories")
+app.add_typer(_product_data.app, name="product-data")
+app.add_typer(_imports.app, name="import")
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ here."""
 from __future__ import annotations
 
 from kaufland_sync.store.models import catalog as catalog
+from kaufland_sync.store.models import categories as categories
+from kaufland_sync.store.models import sync as sync
 from kaufland_sync.store.models.accounts import (
     Account,
     AccountStorefront,
@@ -22,4 +24,6 @@ __all__ = [
     "SyncDirection",
     "WarehouseMapping",
     "catalog",
+    "categories",
+    "sync",
 ]

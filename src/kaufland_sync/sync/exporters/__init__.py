@@ -1,0 +1,1 @@
+"""Exporters: push our records to Kaufland, one idempotent step per record, batched."""
