@@ -148,6 +148,8 @@ async def test_offers_sync_end_to_end(
         first = await sync(store, client, account_id)
         by_code = {s.storefront: s for s in first}
         assert by_code["de"].created == PRODUCTS and by_code["cz"].created == PRODUCTS
+        # The EANs are new to Kaufland: every unit waits as INCOMPLETE, and the summary says so.
+        assert len(by_code["de"].incomplete) == PRODUCTS
         assert all(s.ok for s in first), [s.failed[:3] for s in first]
         de = await units_by_sku(client, "de")
         cz = await units_by_sku(client, "cz")

@@ -148,12 +148,12 @@ def _run(
     if as_json:
         print_json({"account": account_name, "storefronts": [s.as_dict() for s in summaries]})
     else:
-        _print(summaries, dry_run=dry_run)
+        _print(summaries, dry_run=dry_run, account=account_name)
     if any(s.failed for s in summaries):
         raise typer.Exit(1)
 
 
-def _print(summaries: list[SyncSummary], *, dry_run: bool) -> None:
+def _print(summaries: list[SyncSummary], *, dry_run: bool, account: str) -> None:
     out = Console(highlight=False, width=120)
     title = "Plan (dry run: nothing sent)" if dry_run else "Sync summary"
     table = Table(title=title, title_justify="left")
@@ -175,6 +175,13 @@ def _print(summaries: list[SyncSummary], *, dry_run: bool) -> None:
     for s in summaries:
         if s.not_run_reason:
             out.print(f"{s.storefront}: not synced: {s.not_run_reason}")
+    for s in summaries:
+        if s.incomplete:
+            out.print(
+                f"{s.storefront}: {len(s.incomplete)} new offer(s) wait as INCOMPLETE because "
+                "Kaufland does not know their EAN yet; send product data with "
+                f"kaufland-sync product-data push --account {account} --storefront {s.storefront}"
+            )
     for s in summaries:
         if not s.failed:
             continue

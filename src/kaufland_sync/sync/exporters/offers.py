@@ -103,6 +103,9 @@ class SyncSummary:
     skipped: int = 0
     reconciled: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    #: SKUs whose new unit Kaufland created as INCOMPLETE: it does not know the EAN yet and
+    #: waits for product data (``kaufland-sync product-data push``).
+    incomplete: list[str] = field(default_factory=list)
     write_calls: int = 0
     read_calls: int = 0
     #: Set when the run did nothing by configuration (direction off or from Kaufland).
@@ -128,6 +131,7 @@ class SyncSummary:
             "skipped": self.skipped,
             "reconciled": self.reconciled,
             "failed": [{"sku": sku, "reason": reason} for sku, reason in self.failed],
+            "incomplete": list(self.incomplete),
             "write_calls": self.write_calls,
             "read_calls": self.read_calls,
             "not_run_reason": self.not_run_reason,
@@ -571,6 +575,8 @@ class OfferExporter:
             self._fail(binding_id, sku, _describe(error), BindingState.FAILED, None)
             return
         self.summary.created += 1
+        if unit.status == "INCOMPLETE":
+            self.summary.incomplete.append(sku)
         self._change(
             BindingChange(
                 binding_id,
