@@ -35,8 +35,8 @@ def test_sample_imports_lists_and_exports(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     items = json.loads(listed.stdout)
     assert [(i["sku"], i["price_minor"], i["currency"], i["stock"]) for i in items] == [
-        ("KIT-KETTLE-17", 89900, "CZK", 30),
-        ("KIT-KETTLE-17-B", 74900, "CZK", 2),
+        ("KIT-KETTLE-17", 3590, "EUR", 30),
+        ("KIT-KETTLE-17-B", 2990, "EUR", 2),
     ]
     exported = run(tmp_path, "export", "-")
     assert exported.returncode == 0, exported.stderr

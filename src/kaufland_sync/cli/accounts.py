@@ -33,6 +33,7 @@ _OPTION_FOR_FIELD = {
     "client_key": "--client-key",
     "secret_key": "--secret-key",
     "base_url": "--base-url",
+    "base_currency": "--base-currency",
     "storefront": "--storefront",
     "currency_rate": "--currency-rate",
     "rounding": "--rounding",
@@ -119,6 +120,7 @@ def _account_dict(account: Account, *, details: bool) -> dict[str, Any]:
         "name": account.name,
         "environment": account.environment.value,
         "base_url": base_url_for(account),
+        "base_currency": account.base_currency or "EUR (default)",
         "client_key": account.client_key,
         # Never decrypted for display: the stored token's length says nothing about the key.
         "secret_key": "•" * 8,
@@ -254,8 +256,8 @@ def show(
         print_json(data)
         return
     out = sys.stdout
-    for key in ("name", "environment", "base_url", "client_key", "secret_key"):
-        out.write(f"{key + ':':<14}{data[key]}\n")
+    for key in ("name", "environment", "base_url", "base_currency", "client_key", "secret_key"):
+        out.write(f"{key + ':':<15}{data[key]}\n")
     for item in data["storefront_settings"]:
         out.write(f"\nstorefront {item['storefront']}\n")
         for key, value in item.items():
@@ -325,8 +327,15 @@ def set_settings(
     secret_key: Annotated[
         str | None, typer.Option(help="Replace the secret key.", show_default=False)
     ] = None,
+    base_currency: Annotated[
+        str | None,
+        typer.Option(
+            help="Currency of the catalogue prices, which --currency-rate converts from "
+            "(EUR, CZK or PLN; 'none': EUR)."
+        ),
+    ] = None,
 ) -> None:
-    """Change an account's keys or its settings on one storefront (added if new)."""
+    """Change an account's keys, catalogue currency, or its settings on one storefront."""
     from kaufland_sync.sellerapi.storefronts import Storefront
     from kaufland_sync.store.models.accounts import DEFAULT_DIRECTIONS
 
@@ -384,7 +393,7 @@ def set_settings(
             raise typer.BadParameter(str(exc), param_hint="--storefront") from None
     elif wants_storefront:
         raise typer.BadParameter("say which storefront to change", param_hint="--storefront")
-    if code is None and client_key is None and secret_key is None:
+    if code is None and client_key is None and secret_key is None and base_currency is None:
         raise typer.BadParameter("nothing to change", param_hint="--storefront")
 
     with _session() as (settings, session):
@@ -396,6 +405,9 @@ def set_settings(
         if secret_key is not None:
             service.set_secret_key(account, secret_key)
         done: list[str] = []
+        if base_currency is not None:
+            repository.set_base_currency(account, _optional(base_currency))
+            done.append(f"catalogue currency {account.base_currency or 'EUR (default)'}")
         if code is not None and remove_storefront:
             repository.remove_storefront(account, code)
             done.append(f"removed storefront {code.value}")

@@ -41,6 +41,10 @@ __all__ = [
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+#: Currencies a catalogue can be priced in (Kaufland's currencies).
+BASE_CURRENCIES = ("EUR", "CZK", "PLN")
+
+
 class AccountError(Exception):
     """Base of the repository's errors; the message names the account."""
 
@@ -259,6 +263,19 @@ class AccountRepository:
             account.client_key = client_key.strip()
         if secret_key_encrypted is not None:
             account.secret_key_encrypted = secret_key_encrypted
+        self.session.flush()
+
+    def set_base_currency(self, account: Account, currency: str | None) -> None:
+        """The currency the catalogue's prices are in, which currency rates convert from
+        (None: EUR). Refuses anything but EUR, CZK or PLN by name."""
+        if currency is not None:
+            code = currency.strip().upper()
+            if code not in BASE_CURRENCIES:
+                raise InvalidSettingError(
+                    "base_currency", currency, f"must be one of {', '.join(BASE_CURRENCIES)}"
+                )
+            currency = code
+        account.base_currency = currency
         self.session.flush()
 
     def storefront(self, account: Account, code: Storefront | str) -> AccountStorefront:

@@ -98,3 +98,19 @@ def test_hash_groups_separate_stock_from_the_rest() -> None:
     body = a.patch().to_body()
     assert "ean" not in body and "condition" not in body and body["listing_price"] == 1234
     assert a.create_request().to_body()["id_offer"] == "SKU-1"
+
+
+def test_a_rate_converts_only_from_the_catalogue_currency() -> None:
+    """cz's rate is EUR → CZK: applying it to a PLN price would publish a wrong price."""
+    with pytest.raises(MappingError, match=r"priced in PLN.*converts from EUR.*--base-currency"):
+        offer_payload(product(currency=Currency.PLN), [], 0, CZ)
+    pln_catalogue = OfferSettings(
+        storefront=Storefront.CZ,
+        price_rule=PriceRule(currency_rate=Decimal("5.86"), rounding=RoundingRule.parse("1")),
+        handling_time=1,
+        base_currency="PLN",
+    )
+    payload = offer_payload(product(currency=Currency.PLN, price_minor=1999), [], 0, pln_catalogue)
+    assert payload.listing_price == 11700  # 19.99 PLN x 5.86 = 117.14 → 117 CZK
+    with pytest.raises(MappingError, match=r"priced in EUR.*converts from PLN"):
+        offer_payload(product(), [], 0, pln_catalogue)

@@ -7,7 +7,8 @@ This is where our words (product, SKU, stock level, local warehouse) become Kauf
 * ``listing_price`` = catalogue price converted by the storefront's ``PriceRule`` (rate, markup,
   rounding), refused above Kaufland's per-currency maximum. The rate converts *from* the
   catalogue currency: a product already priced in the storefront's currency is not converted
-  (markup and rounding still apply); a product in another currency needs a rate other than 1.
+  (markup and rounding still apply); a product in the account's catalogue currency (EUR unless
+  set) needs a rate other than 1; a product in any other currency is refused, naming the fix.
 * ``minimum_price`` only when the seller opted in (it switches on Kaufland's repricer).
 * ``amount`` = on hand in the mapped local warehouses (all warehouses when the storefront maps
   none) - buffer - reserved by open orders, capped (``pricing.offered_stock``).
@@ -81,6 +82,10 @@ class MappingError(ValueError):
         self.reason = reason
 
 
+#: The catalogue currency currency rates convert from when the account does not say.
+DEFAULT_BASE_CURRENCY = "EUR"
+
+
 @dataclass(frozen=True)
 class OfferSettings:
     """What the mapper needs of one account's storefront settings, detached from the ORM."""
@@ -94,7 +99,8 @@ class OfferSettings:
     vat_indicator: str | None = None
     #: Local warehouse code → Kaufland ``id_warehouse``; empty: every local warehouse counts.
     warehouses: Mapping[str, int] = field(default_factory=dict)
-    #: ISO code the catalogue prices are in (None: trust each product's own currency).
+    #: ISO code the catalogue prices are in, which the currency rates convert from
+    #: (None: ``DEFAULT_BASE_CURRENCY``).
     base_currency: str | None = None
     send_prices: bool = True
     send_stock: bool = True
@@ -238,12 +244,17 @@ def offer_payload(
             rounding=rule.rounding,
             minimum_price_percent=rule.minimum_price_percent,
         )
-    elif settings.base_currency is not None and currency != settings.base_currency:
+    elif currency != (settings.base_currency or DEFAULT_BASE_CURRENCY):
+        # A storefront has one rate; it converts from the catalogue currency only. Applying it to
+        # a product priced in another currency would publish a wrong price.
+        source = settings.base_currency or DEFAULT_BASE_CURRENCY
         raise MappingError(
             sku,
             "currency",
-            f"priced in {currency}, but the account converts {settings.base_currency} "
-            f"prices to {where.currency.value}",
+            f"priced in {currency}, but the currency rate for {where.value} converts from "
+            f"{source} (the account's catalogue currency"
+            + ("" if settings.base_currency else ", EUR unless set with --base-currency")
+            + ")",
         )
     elif rule.currency_rate == 1:
         raise MappingError(
