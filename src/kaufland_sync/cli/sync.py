@@ -100,7 +100,21 @@ def _run(
     show_progress = not as_json and sys.stderr.isatty()
 
     async def run() -> list[SyncSummary]:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from sqlalchemy import func, select
+
+        from kaufland_sync.store.models.catalog import Product
+
+        # Every storefront walks the whole catalogue, so its size is each bar's total.
+        with factory() as session:
+            total = session.scalar(select(func.count()).select_from(Product)) or None
 
         async with client:
             if not show_progress:
@@ -117,7 +131,9 @@ def _run(
             with Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
-                TextColumn("{task.completed} products"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("products"),
                 TimeElapsedColumn(),
                 console=err,
             ) as progress:
@@ -125,7 +141,7 @@ def _run(
 
                 def advance(code: str, done: int) -> None:
                     if code not in tasks:
-                        tasks[code] = progress.add_task(f"{kind.value} → {code}", total=None)
+                        tasks[code] = progress.add_task(f"{kind.value} → {code}", total=total)
                     progress.advance(tasks[code], done)
 
                 return await sync_account_offers(
