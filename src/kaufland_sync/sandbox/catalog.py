@@ -447,9 +447,31 @@ def new_unit(
         "_ean": ean or (product["eans"][0] if product["eans"] else None),
     }
     apply_shipping(seller, unit)
+    index = _offer_index(world, seller)  # built (if new) before the unit joins the table
     seller.table("units")[str(unit["id_unit"])] = unit
+    index.setdefault(id_offer, []).append(str(unit["id_unit"]))
     world.dirty = True
     return unit
+
+
+def _offer_index(world: World, seller: Seller) -> dict[str, list[str]]:
+    """``id_offer`` → unit ids of one seller (all storefronts), built on first use. Entries of
+    deleted units may linger; ``units_with_offer`` skips them (an ``id_offer`` never changes)."""
+    key = f"units_by_offer:{seller.client_key}"
+    index: dict[str, list[str]] | None = world.indexes.get(key)
+    if index is None:
+        index = {}
+        for id_unit, unit in seller.table("units").items():
+            index.setdefault(unit["id_offer"], []).append(id_unit)
+        world.indexes[key] = index
+    return index
+
+
+def units_with_offer(world: World, seller: Seller, id_offer: str) -> list[Record]:
+    """The seller's units with this ``id_offer`` on any storefront, without scanning them all
+    (a catalogue of 100,000 offers would make every create and lookup linear)."""
+    units = seller.table("units")
+    return [units[i] for i in _offer_index(world, seller).get(id_offer, ()) if i in units]
 
 
 def unit_view(

@@ -162,10 +162,7 @@ async def create_unit(ctx: Ctx) -> Response:
             catalog.ean_key(e) for e in product["eans"]
         }:
             raise validation([("ean", f"EAN {ean} does not belong to product {id_product}.")])
-    units = ctx.table("units")
-    for other in units.values():
-        if other["id_offer"] != id_offer:
-            continue
+    for other in catalog.units_with_offer(world, ctx.seller, id_offer):
         if other["storefront"] == storefront:
             raise Problem(
                 400,
@@ -234,7 +231,12 @@ async def list_units(ctx: Ctx) -> Response:
         product = catalog.product_for_ean(ctx.world, ean, pending=True)
         product_ids = {product["id_product"]} if product else set()
     found = []
-    for unit in ctx.table("units").values():
+    candidates = (
+        catalog.units_with_offer(ctx.world, ctx.seller, id_offer)
+        if id_offer is not None
+        else ctx.table("units").values()
+    )
+    for unit in candidates:
         if unit["storefront"] != storefront:
             continue
         if id_offer is not None and unit["id_offer"] != id_offer:
