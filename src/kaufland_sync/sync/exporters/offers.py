@@ -601,7 +601,9 @@ class OfferExporter:
             return
         if id_unit is None:
             if retry:
-                # Nothing was created: sending the create again is safe.
+                # Not listed: most likely nothing was created. Kaufland may list a new unit only
+                # minutes later, but it refuses a second unit with the same id_offer on a
+                # storefront, so a resend cannot duplicate it; that refusal lands below.
                 await self._create(binding_id, payload, retry=False)
                 return
             reason = "the unit exists but is not listed yet; the next run binds it"
