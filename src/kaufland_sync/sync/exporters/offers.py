@@ -602,8 +602,8 @@ class OfferExporter:
         if id_unit is None:
             if retry:
                 # Not listed: most likely nothing was created. Kaufland may list a new unit only
-                # minutes later, but it refuses a second unit with the same id_offer on a
-                # storefront, so a resend cannot duplicate it; that refusal lands below.
+                # minutes later; we expect it to refuse a second unit with the same id_offer on a
+                # storefront (the sandbox does), and that refusal leaves the binding pending.
                 await self._create(binding_id, payload, retry=False)
                 return
             reason = "the unit exists but is not listed yet; the next run binds it"
