@@ -14,6 +14,7 @@ from kaufland_sync.cli import catalog as _catalog
 from kaufland_sync.cli import categories as _categories
 from kaufland_sync.cli import demo as _demo
 from kaufland_sync.cli import imports as _imports
+from kaufland_sync.cli import orders as _orders
 from kaufland_sync.cli import product_data as _product_data
 from kaufland_sync.cli import sandbox as _sandbox
 from kaufland_sync.cli import sync as _sync
@@ -34,6 +35,7 @@ app.add_typer(_sync.app, name="sync")
 app.add_typer(_categories.app, name="categories")
 app.add_typer(_product_data.app, name="product-data")
 app.add_typer(_imports.app, name="import")
+app.add_typer(_orders.app, name="orders")
 
 
 def main() -> None:

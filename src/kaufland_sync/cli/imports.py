@@ -9,13 +9,14 @@ failure; 1 when the account or storefront is wrong.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from kaufland_sync.cli._account import open_account
+from kaufland_sync.cli._account import fail, open_account
 from kaufland_sync.cli._output import print_json
 
 if TYPE_CHECKING:
@@ -74,3 +75,66 @@ def offers(
             out.print(table)
             if len(r.unmatched) > SHOWN:
                 out.print(f"… and {len(r.unmatched) - SHOWN} more (--json lists all)")
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    """An ISO date or date-time; without a zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date (YYYY-MM-DD) or date-time", param_hint=option
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@app.command("orders")
+def orders(
+    account: Annotated[str, typer.Option("--account", help="Account name.")],
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Read changes from this date (default: where the last left)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Leave out changes after this date.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import the account's order units changed since the last import (or ``--since``) into
+    local orders, exactly once; the import cursor only moves forward."""
+    from kaufland_sync.sellerapi.errors import KauflandError
+    from kaufland_sync.sync.importers.orders import OrderImportSummary, import_orders
+
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+    if start is not None and end is not None and start > end:
+        fail("--since is after --until")
+    ctx = open_account(account)
+    storefronts = [s.storefront for s in ctx.storefronts(None)]
+
+    async def run() -> OrderImportSummary:
+        async with ctx.client() as client:
+            return await import_orders(
+                client,
+                ctx.factory,
+                ctx.account,
+                storefronts,
+                since=start,
+                until=end,
+                clock=lambda: datetime.now(UTC),
+            )
+
+    try:
+        summary = asyncio.run(run())
+    except KauflandError as exc:
+        fail(f"import stopped (rerun to resume; nothing is imported twice): {exc}")
+    if as_json:
+        print_json(summary.as_dict())
+        return
+    Console(highlight=False).print(
+        f"orders: {summary.orders_new} new, {summary.orders_updated} updated; "
+        f"lines: {summary.lines_new} new, {summary.lines_updated} updated, "
+        f"{summary.unchanged} unchanged; addresses released for "
+        f"{summary.addresses_released} orders"
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kaufland_sync.store.models import catalog as catalog
 from kaufland_sync.store.models import categories as categories
+from kaufland_sync.store.models import orders as orders
 from kaufland_sync.store.models import sync as sync
 from kaufland_sync.store.models.accounts import (
     Account,
@@ -25,5 +26,6 @@ __all__ = [
     "WarehouseMapping",
     "catalog",
     "categories",
+    "orders",
     "sync",
 ]

@@ -1,0 +1,1 @@
+"""Importers: Kaufland's records → the store, one record idempotently, batches resumable."""

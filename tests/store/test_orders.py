@@ -1,0 +1,109 @@
+"""Order tables on SQLite and PostgreSQL: Kaufland's ids are unique keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kaufland_sync.sellerapi.storefronts import Storefront
+from kaufland_sync.store.accounts import AccountRepository
+from kaufland_sync.store.db import create_db_engine, session_factory, transaction
+from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.models.accounts import Environment
+from kaufland_sync.store.models.orders import Customer, Order, OrderLine, SyncCursor
+
+
+@pytest.fixture
+def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = create_db_engine(db_url)
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def _account(factory: sessionmaker[Session], name: str = "shop") -> int:
+    with transaction(factory) as session:
+        account = AccountRepository(session).add(
+            name,
+            client_key=f"key_{name}",
+            secret_key_encrypted="x",
+            environment=Environment.CUSTOM,
+            base_url="http://localhost",
+            storefronts=["de"],
+        )
+        return account.id
+
+
+def _order(account_id: int, id_order: str = "MXZ1") -> Order:
+    return Order(account_id=account_id, id_order=id_order, storefront=Storefront.DE, raw={})
+
+
+def test_an_order_is_unique_per_account_and_keeps_its_lines(
+    factory: sessionmaker[Session],
+) -> None:
+    shop = _account(factory)
+    other = _account(factory, "other")
+    with transaction(factory) as session:
+        order = _order(shop)
+        session.add_all([order, _order(other)])  # the same id_order on another account is fine
+        session.flush()
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                id_order_unit=314_567_896_580_001,
+                status="open",
+                price=1999,
+                vat=Decimal("19"),
+                delivery_time_expires_iso=datetime(2026, 1, 2, tzinfo=UTC),
+                addresses_hidden=True,
+                raw={"id_order_unit": 314_567_896_580_001},
+            )
+        )
+    with factory() as session:
+        stored = session.query(Order).filter_by(account_id=shop).one()
+        assert [(line.id_order_unit, line.vat, line.raw) for line in stored.lines] == [
+            (314_567_896_580_001, Decimal("19.00"), {"id_order_unit": 314_567_896_580_001})
+        ]
+    with pytest.raises(IntegrityError), transaction(factory) as session:
+        session.add(_order(shop))
+
+
+def test_a_line_is_unique_per_order_unit(factory: sessionmaker[Session]) -> None:
+    shop = _account(factory)
+    with transaction(factory) as session:
+        first, second = _order(shop, "A"), _order(shop, "B")
+        session.add_all([first, second])
+        session.flush()
+        session.add(OrderLine(order_id=first.id, id_order_unit=7, status="open", raw={}))
+    with pytest.raises(IntegrityError), transaction(factory) as session:
+        session.add(OrderLine(order_id=second.id, id_order_unit=7, status="open", raw={}))
+
+
+def test_customers_and_cursors_are_unique(factory: sessionmaker[Session]) -> None:
+    shop = _account(factory)
+    with transaction(factory) as session:
+        session.add(Customer(account_id=shop, id_buyer=42))
+        session.add(
+            SyncCursor(
+                account_id=shop,
+                storefront=Storefront.DE,
+                kind="order_units",
+                position=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    with pytest.raises(IntegrityError), transaction(factory) as session:
+        session.add(Customer(account_id=shop, id_buyer=42))
+    with pytest.raises(IntegrityError), transaction(factory) as session:
+        session.add(
+            SyncCursor(
+                account_id=shop,
+                storefront=Storefront.DE,
+                kind="order_units",
+                position=datetime(2026, 2, 1, tzinfo=UTC),
+            )
+        )

@@ -1,0 +1,169 @@
+"""``import_orders`` against a fake client on SQLite and PostgreSQL: two runs at once, grouping,
+status summary and a forward-only cursor."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kaufland_sync.sellerapi.client import KauflandClient
+from kaufland_sync.sellerapi.models import OrderDetails, OrderUnit
+from kaufland_sync.store.accounts import AccountRepository
+from kaufland_sync.store.db import create_db_engine, session_factory, transaction
+from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.models.orders import Customer, Order, OrderLine, SyncCursor
+from kaufland_sync.sync.importers.orders import import_orders
+
+T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+ADDRESS = {"first_name": "Ada", "city": "Köln", "country": "DE"}
+
+
+def unit(id_ou: int, id_order: str, status: str = "need_to_be_sent", **extra: Any) -> OrderUnit:
+    payload: dict[str, Any] = {
+        "id_order_unit": id_ou,
+        "id_order": id_order,
+        "status": status,
+        "storefront": "de",
+        "currency": "EUR",
+        "price": 1999,
+        "shipping_rate": 499,
+        "vat": 19,
+        "ts_created_iso": "2026-03-01T10:00:00Z",
+        "ts_updated_iso": "2026-03-01T10:00:00Z",
+        "buyer": {"id_buyer": 7, "email": "b@example.com"},
+        "billing_address": ADDRESS,
+        "shipping_address": ADDRESS,
+    }
+    payload.update(extra)
+    return OrderUnit.model_validate(payload)
+
+
+class FakeResource:
+    def __init__(self, units: list[OrderUnit], barrier: threading.Barrier | None) -> None:
+        self.units = units
+        self.barrier = barrier
+        self.calls: list[Any] = []
+
+    async def _iterate(self) -> AsyncIterator[OrderUnit]:
+        if self.barrier is not None:
+            self.barrier.wait(timeout=10)  # both runs have read before either writes
+        for u in self.units:
+            yield u
+
+    def iter_all(self, **params: Any) -> AsyncIterator[OrderUnit]:
+        self.calls.append(params)
+        return self._iterate()
+
+    async def get(self, id_order: str) -> OrderDetails:
+        raise AssertionError(f"no hidden addresses expected, asked for {id_order}")
+
+
+class FakeClient:
+    def __init__(self, units: list[OrderUnit], barrier: threading.Barrier | None = None) -> None:
+        self.order_units = FakeResource(units, barrier)
+        self.orders = self.order_units
+
+
+def as_client(fake: FakeClient) -> KauflandClient:
+    return cast(KauflandClient, fake)
+
+
+@pytest.fixture
+def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = create_db_engine(db_url)
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def account(factory: sessionmaker[Session]) -> Account:
+    with transaction(factory) as session:
+        return AccountRepository(session).add(
+            "shop",
+            client_key="k",
+            secret_key_encrypted="x",
+            environment=Environment.CUSTOM,
+            base_url="http://localhost",
+            storefronts=["de"],
+        )
+
+
+def counts(factory: sessionmaker[Session]) -> tuple[int | None, ...]:
+    with factory() as session:
+        return tuple(
+            session.scalar(select(func.count()).select_from(model))
+            for model in (Customer, Order, OrderLine)
+        )
+
+
+def test_two_runs_at_once_import_each_order_once(
+    factory: sessionmaker[Session], account: Account
+) -> None:
+    units = [unit(i, f"O{i // 3}") for i in range(1, 31)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(
+                import_orders(
+                    as_client(FakeClient(units, barrier)),
+                    factory,
+                    account,
+                    ["de"],
+                    clock=lambda: T0,
+                )
+            )
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert counts(factory) == (1, 11, 30)
+
+
+def test_lines_are_grouped_and_the_cursor_only_moves_forward(
+    factory: sessionmaker[Session], account: Account
+) -> None:
+    first = FakeClient([unit(1, "A"), unit(2, "A", status="sent"), unit(3, "B")])
+    summary = asyncio.run(
+        import_orders(as_client(first), factory, account, ["de"], clock=lambda: T0)
+    )
+    assert (summary.orders_new, summary.lines_new) == (2, 3)
+    assert first.order_units.calls[0]["ts_updated_from_iso"] is None
+    with factory() as session:
+        order = session.scalars(select(Order).where(Order.id_order == "A")).one()
+        assert order.status == "need_to_be_sent,sent"
+        assert order.shipping_address == ADDRESS
+        assert [line.id_order_unit for line in order.lines] == [1, 2]
+        assert session.scalars(select(SyncCursor.position)).one() == T0
+
+    # An earlier clock (or --until in the past) never moves the cursor back; the next read
+    # starts a little before the cursor to absorb clock skew.
+    second = FakeClient([unit(2, "A", status="received")])
+    summary = asyncio.run(
+        import_orders(
+            as_client(second), factory, account, ["de"], clock=lambda: T0 - timedelta(hours=1)
+        )
+    )
+    assert (summary.orders_updated, summary.lines_updated, summary.orders_new) == (1, 1, 0)
+    assert second.order_units.calls[0]["ts_updated_from_iso"] < T0
+    with factory() as session:
+        assert session.scalars(select(SyncCursor.position)).one() == T0
+        assert session.scalars(select(Order.status).where(Order.id_order == "A")).one() == (
+            "need_to_be_sent,received"
+        )
+    assert counts(factory) == (1, 2, 3)
