@@ -4,48 +4,11 @@ against a sandbox over loopback HTTP (demo seed)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kaufland_sync.sandbox.server import RunningSandbox
-from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
 from tests.cli.test_commands import run_cli
-
-KEY = "cli_imports_main_key_000000000001"
-SECRET = "cli_imports_main_secret_" + "e" * 40
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[RunningSandbox]:
-    config = SandboxConfig(
-        sellers=[SellerCredentials(KEY, SECRET, ALL_STOREFRONTS)],
-        seed="demo",
-        open_delay=0.0,
-        review_delay=0.0,
-    )
-    with RunningSandbox(config) as running:
-        yield running
-
-
-@pytest.fixture
-def env(sandbox: RunningSandbox, tmp_path: Path) -> dict[str, str]:
-    env = {"KAUFLAND_SYNC_DATA_DIR": str(tmp_path / "data")}
-    result = run_cli(
-        "accounts",
-        "add",
-        "shop",
-        "--client-key",
-        KEY,
-        "--base-url",
-        sandbox.base_url,
-        "--storefront",
-        "de",
-        env=env | {"KAUFLAND_SYNC_SECRET_KEY": SECRET},
-    )
-    assert result.returncode == 0, result.stderr
-    return env
 
 
 def test_import_offers_reports_units_without_local_product(env: dict[str, str]) -> None:

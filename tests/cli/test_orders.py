@@ -4,46 +4,12 @@ loopback HTTP (demo seed)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
 from kaufland_sync.sandbox.server import RunningSandbox
-from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
+from tests.cli.conftest import SHOP_KEY as KEY
 from tests.cli.test_commands import run_cli
-
-KEY = "cli_orders_main_key_0000000000001"
-SECRET = "cli_orders_main_secret_" + "f" * 41
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[RunningSandbox]:
-    config = SandboxConfig(
-        sellers=[SellerCredentials(KEY, SECRET, ALL_STOREFRONTS)], seed="demo", random_seed=7
-    )
-    with RunningSandbox(config) as running:
-        yield running
-
-
-@pytest.fixture
-def env(sandbox: RunningSandbox, tmp_path: Path) -> dict[str, str]:
-    env = {"KAUFLAND_SYNC_DATA_DIR": str(tmp_path / "data")}
-    result = run_cli(
-        "accounts",
-        "add",
-        "shop",
-        "--client-key",
-        KEY,
-        "--base-url",
-        sandbox.base_url,
-        "--storefront",
-        "de",
-        env=env | {"KAUFLAND_SYNC_SECRET_KEY": SECRET},
-    )
-    assert result.returncode == 0, result.stderr
-    return env
 
 
 def test_import_orders_then_list_them(sandbox: RunningSandbox, env: dict[str, str]) -> None:

@@ -9,16 +9,22 @@ conform.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
 from kaufland_sync.sellerapi import KauflandClient, RateLimiter
+from kaufland_sync.store.accounts import AccountRepository
+from kaufland_sync.store.db import create_db_engine, session_factory, transaction
+from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.models.accounts import Account, Environment
 from tests.conformance import SpecRecorder
 
 MAIN_KEY = "e2e_main_client_key_000000000001"
@@ -139,3 +145,28 @@ async def client(
 ) -> AsyncIterator[KauflandClient]:
     async with open_client(sandbox, recorder) as api:
         yield api
+
+
+@pytest.fixture
+def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A migrated SQLite store in the test's own folder."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def make_account(
+    factory: sessionmaker[Session], sandbox: RunningSandbox, storefronts: Sequence[str] = ("de",)
+) -> Account:
+    """The account ``shop`` of the ``main`` seller; tests pass their own client, so the stored
+    secret is never used."""
+    with transaction(factory) as session:
+        return AccountRepository(session).add(
+            "shop",
+            client_key=MAIN_KEY,
+            secret_key_encrypted="not used: the tests pass their own client",
+            environment=Environment.CUSTOM,
+            base_url=sandbox.base_url,
+            storefronts=list(storefronts),
+        )

@@ -6,9 +6,7 @@ tests/store); every exchange is validated against Kaufland's spec by the recorde
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,9 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.catalog import (
     CONTENT_FIELDS,
     Currency,
@@ -31,29 +27,9 @@ from kaufland_sync.sync.categories import CategoryLookup, CategoryService, kaufl
 from kaufland_sync.sync.import_offers import import_offers
 from kaufland_sync.sync.product_data import ProductDataService, set_attribute
 from tests.conformance import SpecRecorder
-from tests.e2e.conftest import MAIN_KEY, Control, open_client
+from tests.e2e.conftest import Control, make_account, open_client
 
 SMARTPHONES = 10011  # elektronik (100) > handys_zubehoer (10010) > smartphones
-
-
-@pytest.fixture
-def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-def make_account(factory: sessionmaker[Session], sandbox: RunningSandbox) -> Account:
-    with transaction(factory) as session:
-        return AccountRepository(session).add(
-            "shop",
-            client_key=MAIN_KEY,
-            secret_key_encrypted="not used: the tests pass their own client",
-            environment=Environment.CUSTOM,
-            base_url=sandbox.base_url,
-            storefronts=["de", "cz"],
-        )
 
 
 def add_product(session: Session, sku: str, ean: str, title: str, **values: object) -> Product:
@@ -148,7 +124,7 @@ async def test_product_data_for_a_new_ean_until_ready(
     recorder: SpecRecorder,
     factory: sessionmaker[Session],
 ) -> None:
-    account = make_account(factory, sandbox)
+    account = make_account(factory, sandbox, ("de", "cz"))
     ean = gtin13("290000000011")
     with transaction(factory) as session:
         add_product(
@@ -197,7 +173,7 @@ async def test_import_offers_reports_then_creates_as_directed(
     recorder: SpecRecorder,
     factory: sessionmaker[Session],
 ) -> None:
-    account = make_account(factory, sandbox)
+    account = make_account(factory, sandbox, ("de", "cz"))
     async with open_client(sandbox, recorder) as client:
         units = [u async for u in client.units.iter_all(storefront="de", embedded=["products"])]
         by_offer = {u.id_offer: u for u in units}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -19,40 +18,16 @@ from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
 from kaufland_sync.sellerapi import KauflandClient, RateLimiter, RetryPolicy
 from kaufland_sync.sellerapi.errors import KauflandError
-from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
 from kaufland_sync.store.models.orders import Customer, Order, OrderLine, SyncCursor
 from kaufland_sync.sync.importers.orders import OrderImportSummary, import_orders
 from tests.conformance import SpecRecorder
-from tests.e2e.conftest import MAIN_KEY, MAIN_SECRET, Control, open_client
+from tests.e2e.conftest import MAIN_KEY, MAIN_SECRET, Control, make_account, open_client
 
 FAST_RETRY = RetryPolicy(max_attempts=10, base_delay=0.02, max_delay=0.3)
 
 
 def clock() -> datetime:
     return datetime.now(UTC)
-
-
-@pytest.fixture
-def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-def make_account(factory: sessionmaker[Session], sandbox: RunningSandbox) -> Account:
-    with transaction(factory) as session:
-        return AccountRepository(session).add(
-            "shop",
-            client_key=MAIN_KEY,
-            secret_key_encrypted="not used: the tests pass their own client",
-            environment=Environment.CUSTOM,
-            base_url=sandbox.base_url,
-            storefronts=["de"],
-        )
 
 
 async def kaufland_units(client: KauflandClient) -> dict[int, str]:
