@@ -14,8 +14,12 @@ from kaufland_sync.cli import catalog as _catalog
 from kaufland_sync.cli import categories as _categories
 from kaufland_sync.cli import demo as _demo
 from kaufland_sync.cli import imports as _imports
+from kaufland_sync.cli import mappings as _mappings
 from kaufland_sync.cli import orders as _orders
+from kaufland_sync.cli import outbox as _outbox
 from kaufland_sync.cli import product_data as _product_data
+from kaufland_sync.cli import report as _report
+from kaufland_sync.cli import returns as _returns
 from kaufland_sync.cli import sandbox as _sandbox
 from kaufland_sync.cli import sync as _sync
 
@@ -36,6 +40,10 @@ app.add_typer(_categories.app, name="categories")
 app.add_typer(_product_data.app, name="product-data")
 app.add_typer(_imports.app, name="import")
 app.add_typer(_orders.app, name="orders")
+app.add_typer(_returns.app, name="returns")
+app.add_typer(_outbox.app, name="outbox")
+app.add_typer(_mappings.app, name="mappings")
+app.add_typer(_report.app, name="report")
 
 
 def main() -> None:

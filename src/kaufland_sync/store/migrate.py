@@ -8,6 +8,8 @@ starts (a worker and a CLI command) take turns instead of racing to create the s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -18,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 
 from kaufland_sync.store.db import create_db_engine
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = ["alembic_config", "current_revision", "downgrade", "head_revision", "upgrade"]
 
 _HERE = Path(__file__).resolve().parent
 # Arbitrary constant identifying "kaufland-sync schema migration" among advisory locks.
@@ -71,9 +73,7 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> str | None:
             if _revision_of(connection) == target:
                 return target
             connection.rollback()
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+        with _migrating(engine) as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -81,3 +81,46 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> str | None:
     finally:
         if owned:
             engine.dispose()
+
+
+def downgrade(engine_or_url: Engine | str, revision: str) -> str | None:
+    """Migrate the database back to ``revision``; returns the revision it is at afterwards."""
+    engine, owned = _engine(engine_or_url)
+    try:
+        with _migrating(engine) as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+            return _revision_of(connection)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction to migrate in: under the advisory lock on PostgreSQL; on SQLite with
+    foreign-key enforcement off (table rebuilds must not cascade) and verified at the end."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Only effective outside a transaction, hence before begin().
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID}
+                    )
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()

@@ -14,9 +14,14 @@ from sqlalchemy import Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["ExactDecimal", "StrEnumType"]
+__all__ = ["ExactDecimal", "StrEnumType", "check_in"]
 
 E = TypeVar("E", bound=enum.StrEnum)
+
+
+def check_in(column: str, values: type[enum.StrEnum]) -> str:
+    """The SQL of a ``CheckConstraint`` that keeps ``column`` within an enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

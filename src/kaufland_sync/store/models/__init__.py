@@ -7,6 +7,8 @@ from __future__ import annotations
 from kaufland_sync.store.models import catalog as catalog
 from kaufland_sync.store.models import categories as categories
 from kaufland_sync.store.models import orders as orders
+from kaufland_sync.store.models import outbox as outbox
+from kaufland_sync.store.models import returns as returns
 from kaufland_sync.store.models import sync as sync
 from kaufland_sync.store.models.accounts import (
     Account,
@@ -27,5 +29,7 @@ __all__ = [
     "catalog",
     "categories",
     "orders",
+    "outbox",
+    "returns",
     "sync",
 ]

@@ -105,6 +105,8 @@ class Account(Timestamped, Base):
     base_url: Mapped[str | None] = mapped_column(String(500), default=None)
     # ISO 4217 code of the catalogue prices this account publishes (None: the product's own).
     base_currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    # Put accepted returns back into the built-in catalogue's stock (once per returned piece).
+    restock_returns: Mapped[bool] = mapped_column(Boolean, default=False)
 
     storefronts: Mapped[list[AccountStorefront]] = relationship(
         back_populates="account",

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kaufland_sync.store.base import Base, Timestamped, utc_now
-from kaufland_sync.store.types import StrEnumType
+from kaufland_sync.store.types import StrEnumType, check_in
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -89,10 +89,6 @@ class VatIndicator(enum.StrEnum):
     ZERO_RATE = "zero_rate"
 
 
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class Product(Timestamped, Base):
     """One product of the seller's catalogue, identified by its SKU.
 
@@ -102,10 +98,11 @@ class Product(Timestamped, Base):
 
     __tablename__ = "products"
     __table_args__ = (
-        CheckConstraint(_in("currency", Currency), name="currency"),
-        CheckConstraint(_in("condition", Condition), name="condition"),
+        CheckConstraint(check_in("currency", Currency), name="currency"),
+        CheckConstraint(check_in("condition", Condition), name="condition"),
         CheckConstraint(
-            f"vat_indicator IS NULL OR {_in('vat_indicator', VatIndicator)}", name="vat_indicator"
+            f"vat_indicator IS NULL OR {check_in('vat_indicator', VatIndicator)}",
+            name="vat_indicator",
         ),
         CheckConstraint("price_minor >= 0", name="price_minor"),
         CheckConstraint("weight_grams IS NULL OR weight_grams >= 0", name="weight_grams"),

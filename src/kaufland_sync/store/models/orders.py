@@ -13,12 +13,18 @@ Money is in integer minor units of the order's ``currency``, as Kaufland sends i
 payloads Kaufland sent are kept (``raw``) so an order can be mapped again after a mapping fix
 without asking Kaufland.
 
+Each order and line also carries its *local* status (Kaufland's status through the account's
+status mapping, :class:`OrderMapping`), and each line its stock reservation state
+(:class:`StockState`): importing a line reserves one piece of its SKU until it is shipped
+(consumed), cancelled or returned before shipping (released).
+
 A :class:`SyncCursor` is the bookmark of an incremental import: per account, storefront and
 kind, the time up to which every change has been read. It only ever moves forward.
 """
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +33,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -37,9 +44,37 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.base import Base, Timestamped
-from kaufland_sync.store.types import ExactDecimal, StrEnumType
+from kaufland_sync.store.types import ExactDecimal, StrEnumType, check_in
 
-__all__ = ["Customer", "Order", "OrderLine", "SyncCursor"]
+__all__ = [
+    "Customer",
+    "MappingKind",
+    "Order",
+    "OrderLine",
+    "OrderMapping",
+    "StockState",
+    "SyncCursor",
+]
+
+
+class StockState(enum.StrEnum):
+    """What an order line does to its SKU's stock."""
+
+    RESERVED = "reserved"  # sold, not shipped yet: held back from every storefront's stock
+    CONSUMED = "consumed"  # shipped: the piece left the warehouse (the back office's stock)
+    RELEASED = "released"  # cancelled before shipping: the piece is free again
+    NONE = "none"  # never reserved (e.g. imported already shipped, or fulfilled by Kaufland)
+
+
+class MappingKind(enum.StrEnum):
+    """What an :class:`OrderMapping` row translates (``source`` → ``target``)."""
+
+    STATUS = "status"  # Kaufland order-unit status → local status
+    PAYMENT = "payment"  # storefront's payment (Kaufland collects it) → local payment method
+    SHIPPING = "shipping"  # Kaufland fulfillment type → local shipping method
+    CARRIER = "carrier"  # local carrier name → Kaufland carrier code
+    CANCEL_REASON = "cancel_reason"  # local reason → Kaufland cancel reason
+    REFUND_REASON = "refund_reason"  # local reason → Kaufland refund reason
 
 
 class Customer(Timestamped, Base):
@@ -76,6 +111,10 @@ class Order(Timestamped, Base):
     )
     ordered_at: Mapped[datetime | None] = mapped_column(default=None)  # ts_created_iso
     status: Mapped[str] = mapped_column(String(200), default="")
+    # The lines' local statuses (status mapping), summarised like ``status``.
+    local_status: Mapped[str] = mapped_column(String(200), default="")
+    payment_method: Mapped[str | None] = mapped_column(String(128), default=None)
+    shipping_method: Mapped[str | None] = mapped_column(String(128), default=None)
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # The order-level part of Kaufland's payload (id, storefront, buyer, addresses, ...).
@@ -96,6 +135,9 @@ class OrderLine(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("id_order_unit"),
         Index("ix_order_lines_order_id", "order_id"),
+        CheckConstraint(check_in("stock_state", StockState), name="stock_state"),
+        # "How many pieces of these SKUs are reserved" (the stock sync asks it per batch).
+        Index("ix_order_lines_sku_stock_state", "sku", "stock_state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +145,13 @@ class OrderLine(Timestamped, Base):
     id_order_unit: Mapped[int] = mapped_column(BigInteger)
     sku: Mapped[str | None] = mapped_column(String(255), default=None)  # Kaufland's id_offer
     status: Mapped[str] = mapped_column(String(32))  # Kaufland's order-unit status
+    local_status: Mapped[str] = mapped_column(String(64), default="")
+    stock_state: Mapped[StockState] = mapped_column(
+        StrEnumType(StockState, 16), default=StockState.NONE
+    )
+    # When the line was first seen sent (Kaufland's ts_updated then, or our confirmed send).
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(String(64), default=None)
     price: Mapped[int | None] = mapped_column(Integer, default=None)
     revenue_gross: Mapped[int | None] = mapped_column(Integer, default=None)
     revenue_net: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -118,6 +167,28 @@ class OrderLine(Timestamped, Base):
 
     def __repr__(self) -> str:
         return f"OrderLine(id_order_unit={self.id_order_unit!r}, status={self.status!r})"
+
+
+class OrderMapping(Timestamped, Base):
+    """One translation rule of an account: ``source`` → ``target`` for ``kind``.
+
+    ``storefront`` is a storefront code, or ``""`` for every storefront; a storefront's own row
+    wins over the ``""`` row. Without any row the built-in defaults apply (see
+    :mod:`kaufland_sync.sync.order_mapping`).
+    """
+
+    __tablename__ = "order_mappings"
+    __table_args__ = (
+        UniqueConstraint("account_id", "storefront", "kind", "source"),
+        CheckConstraint(check_in("kind", MappingKind), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    storefront: Mapped[str] = mapped_column(String(2), default="")
+    kind: Mapped[MappingKind] = mapped_column(StrEnumType(MappingKind, 16))
+    source: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str] = mapped_column(String(128))
 
 
 class SyncCursor(Base):

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.base import Base, Timestamped
-from kaufland_sync.store.types import StrEnumType
+from kaufland_sync.store.types import StrEnumType, check_in
 
 __all__ = ["BindingState", "OfferBinding", "RunOutcome", "SyncKind", "SyncRun"]
 
@@ -59,6 +59,10 @@ class SyncKind(enum.StrEnum):
 
     OFFERS = "offers"  # every unit field
     STOCK = "stock"  # the offered amount only
+    ORDERS = "orders"  # order units imported from Kaufland
+    RETURNS = "returns"  # returns and return units imported from Kaufland
+    TICKETS = "tickets"  # buyer tickets imported from Kaufland (seller performance)
+    OUTBOX = "outbox"  # queued actions sent to Kaufland
 
 
 class RunOutcome(enum.StrEnum):
@@ -69,17 +73,13 @@ class RunOutcome(enum.StrEnum):
     SKIPPED = "skipped"  # nothing to do by configuration (direction off / from Kaufland)
 
 
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class OfferBinding(Timestamped, Base):
     """One product of an account on one storefront ↔ its Kaufland unit."""
 
     __tablename__ = "offer_bindings"
     __table_args__ = (
         UniqueConstraint("account_id", "storefront", "sku"),
-        CheckConstraint(_in("state", BindingState), name="state"),
+        CheckConstraint(check_in("state", BindingState), name="state"),
         CheckConstraint("attempts >= 0", name="attempts"),
         # "What needs work": pending creates to reconcile, failed offers to retry.
         Index("ix_offer_bindings_work", "account_id", "storefront", "state"),
@@ -112,8 +112,8 @@ class SyncRun(Base):
 
     __tablename__ = "sync_runs"
     __table_args__ = (
-        CheckConstraint(_in("kind", SyncKind), name="kind"),
-        CheckConstraint(_in("outcome", RunOutcome), name="outcome"),
+        CheckConstraint(check_in("kind", SyncKind), name="kind"),
+        CheckConstraint(check_in("outcome", RunOutcome), name="outcome"),
         Index("ix_sync_runs_account_id_started_at", "account_id", "started_at"),
     )
 
