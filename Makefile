@@ -54,6 +54,7 @@ pytest: system-deps install
 ## Figures, not asserts: see docs/benchmarks.md.
 bench: install
 	$(BIN)/python benchmarks/client_throughput.py
+	$(BIN)/python benchmarks/orders_import.py
 
 sandbox: install
 	$(BIN)/kaufland-sync sandbox

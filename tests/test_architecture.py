@@ -39,3 +39,29 @@ def test_sandbox_uses_only_pure_parts_of_sellerapi() -> None:
         for file, mods in imported_modules("sandbox").items()
     }
     assert {f: m for f, m in offenders.items() if m} == {}
+
+
+def _reaching_into(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
+    offenders = {
+        file: sorted(m for m in mods if m.startswith(forbidden))
+        for file, mods in imported_modules(package).items()
+    }
+    return {f: m for f, m in offenders.items() if m}
+
+
+def test_the_store_knows_nothing_of_what_uses_it() -> None:
+    """Models and migrations describe data; engines, commands and reports build on them."""
+    users = ("kaufland_sync.sync", "kaufland_sync.cli", "kaufland_sync.reports")
+    assert _reaching_into("store", (*users, "kaufland_sync.backoffice")) == {}
+
+
+def test_engines_and_reports_do_not_depend_on_the_command_line() -> None:
+    assert _reaching_into("sync", ("kaufland_sync.cli",)) == {}
+    assert _reaching_into("backoffice", ("kaufland_sync.cli", "kaufland_sync.sync")) == {}
+
+
+def test_reports_read_the_store_only() -> None:
+    """Reports are pure reads of local data: no engine, no command line, no network client."""
+    forbidden = ("kaufland_sync.sync", "kaufland_sync.cli", "kaufland_sync.sellerapi.client")
+    if (SRC / "reports").is_dir():
+        assert _reaching_into("reports", forbidden) == {}

@@ -41,6 +41,17 @@ def _redact_processor(
     return event_dict
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (test runners swap it), so
+    log lines never land in a command's stdout (which may be JSON or CSV)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "INFO", *, json: bool = False) -> None:
     """Set up structlog and the standard library's logging to write to stderr."""
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
@@ -58,6 +69,7 @@ def configure(level: str = "INFO", *, json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
 

@@ -57,3 +57,28 @@ def test_import_orders_refuses_bad_dates_and_unknown_accounts(env: dict[str, str
     nobody = run_cli("import", "orders", "--account", "nobody", env=env)
     assert nobody.returncode == 1 and "no account named 'nobody'" in nobody.stderr
     assert run_cli("orders", "list", "--account", "nobody", env=env).returncode == 1
+
+
+def test_sync_orders_runs_every_step_and_reports_each(
+    sandbox: RunningSandbox, env: dict[str, str]
+) -> None:
+    placed = httpx.post(
+        f"{sandbox.root_url}/_sandbox/orders",
+        json={"count": 2, "storefront": "de", "client_key": KEY},
+        timeout=10,
+    )
+    placed.raise_for_status()
+
+    result = run_cli("sync", "orders", "--account", "shop", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["errors"] == {}
+    assert report["orders"]["orders_new"] >= 2
+    assert report["outbox"]["processed"] == []
+    assert report["returns"] is not None and report["tickets"] is not None
+
+    again = run_cli("sync", "orders", "--account", "shop", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "outbox: 0 sent" in again.stdout and "orders: 0 new" in again.stdout
+    unsold = run_cli("sync", "orders", "--account", "shop", "--storefront", "pl", env=env)
+    assert unsold.returncode == 1 and "does not sell on storefront 'pl'" in unsold.stderr

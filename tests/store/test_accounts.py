@@ -15,6 +15,7 @@ from kaufland_sync.store.accounts import (
     AccountNotFoundError,
     AccountRepository,
     InvalidSettingError,
+    SameSellerError,
 )
 from kaufland_sync.store.db import create_db_engine, session_factory, transaction
 from kaufland_sync.store.migrate import upgrade
@@ -39,7 +40,7 @@ def session(db_url: str) -> Iterator[Session]:
 
 def add(repo: AccountRepository, name: str = "shop", **kwargs: object) -> Account:
     params: dict[str, object] = {
-        "client_key": "ck",
+        "client_key": f"ck_{name}",
         "secret_key_encrypted": TOKEN,
         "environment": Environment.PRODUCTION,
         "storefronts": ["de", "CZ"],
@@ -195,3 +196,22 @@ def test_the_database_enforces_one_row_per_account_and_storefront(db_url: str) -
         account = AccountRepository(session).get("shop")
         session.add(AccountStorefront(account_id=account.id, storefront="de"))
     engine.dispose()
+
+
+def test_one_seller_is_one_account_per_kaufland(session: Session) -> None:
+    """A second account with the same client key on the same Kaufland would import every order
+    twice (and reserve its stock twice): refused, by add and by a key change alike."""
+    repo = AccountRepository(session)
+    add(repo, "shop", client_key="same")
+    with pytest.raises(SameSellerError, match="account 'shop' already uses this client key"):
+        add(repo, "shop2", client_key="same")
+    # Another Kaufland (the playground, a sandbox) may hold the same key.
+    add(repo, "shop-playground", client_key="same", environment=Environment.PLAYGROUND)
+    add(
+        repo, "shop-sandbox", client_key="same", environment=Environment.CUSTOM, base_url="http://x"
+    )
+    other = add(repo, "other", client_key="other")
+    with pytest.raises(SameSellerError):
+        repo.set_credentials(other, client_key="same")
+    repo.set_credentials(other, client_key="other-2")
+    assert other.client_key == "other-2"

@@ -73,15 +73,18 @@ def test_an_order_is_unique_per_account_and_keeps_its_lines(
         session.add(_order(shop))
 
 
-def test_a_line_is_unique_per_order_unit(factory: sessionmaker[Session]) -> None:
-    shop = _account(factory)
+def test_a_line_is_unique_per_order_unit_of_its_order(factory: sessionmaker[Session]) -> None:
+    """Order units are keyed within their order (so per account): another account (say the same
+    seller's playground) may hold the same Kaufland id, one order never holds it twice."""
+    shop, playground = _account(factory), _account(factory, "playground")
     with transaction(factory) as session:
-        first, second = _order(shop, "A"), _order(shop, "B")
-        session.add_all([first, second])
+        first, twin = _order(shop, "A"), _order(playground, "A")
+        session.add_all([first, twin])
         session.flush()
         session.add(OrderLine(order_id=first.id, id_order_unit=7, status="open", raw={}))
+        session.add(OrderLine(order_id=twin.id, id_order_unit=7, status="open", raw={}))
     with pytest.raises(IntegrityError), transaction(factory) as session:
-        session.add(OrderLine(order_id=second.id, id_order_unit=7, status="open", raw={}))
+        session.add(OrderLine(order_id=first.id, id_order_unit=7, status="sent", raw={}))
 
 
 def test_customers_and_cursors_are_unique(factory: sessionmaker[Session]) -> None:

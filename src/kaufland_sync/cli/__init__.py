@@ -30,6 +30,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root(
+    log_level: str = typer.Option(
+        "WARNING",
+        "--log-level",
+        envvar="KAUFLAND_SYNC_LOG_LEVEL",
+        help="Log level of the engine's messages (written to stderr): DEBUG, INFO, WARNING, ERROR.",
+    ),
+) -> None:
+    """Logging is set up once per command; stdout stays reserved for the command's output."""
+    from kaufland_sync.logging import configure
+
+    level = log_level.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise typer.BadParameter(f"unknown level {log_level!r}", param_hint="--log-level")
+    configure(level)
+
+
 app.command("api")(_api.api)
 app.command("sandbox")(_sandbox.sandbox)
 app.command("demo")(_demo.demo)

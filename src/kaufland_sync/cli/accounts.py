@@ -121,6 +121,7 @@ def _account_dict(account: Account, *, details: bool) -> dict[str, Any]:
         "environment": account.environment.value,
         "base_url": base_url_for(account),
         "base_currency": account.base_currency or "EUR (default)",
+        "restock_returns": account.restock_returns,
         "client_key": account.client_key,
         # Never decrypted for display: the stored token's length says nothing about the key.
         "secret_key": "•" * 8,
@@ -258,6 +259,7 @@ def show(
     out = sys.stdout
     for key in ("name", "environment", "base_url", "base_currency", "client_key", "secret_key"):
         out.write(f"{key + ':':<15}{data[key]}\n")
+    out.write(f"{'restock returns:':<15} {'yes' if data['restock_returns'] else 'no'}\n")
     for item in data["storefront_settings"]:
         out.write(f"\nstorefront {item['storefront']}\n")
         for key, value in item.items():
@@ -334,6 +336,14 @@ def set_settings(
             "(EUR, CZK or PLN; 'none': EUR)."
         ),
     ] = None,
+    restock_returns: Annotated[
+        bool | None,
+        typer.Option(
+            "--restock-returns/--no-restock-returns",
+            help="Put accepted returns back into the built-in catalogue's stock (once each).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Change an account's keys, catalogue currency, or its settings on one storefront."""
     from kaufland_sync.sellerapi.storefronts import Storefront
@@ -393,7 +403,13 @@ def set_settings(
             raise typer.BadParameter(str(exc), param_hint="--storefront") from None
     elif wants_storefront:
         raise typer.BadParameter("say which storefront to change", param_hint="--storefront")
-    if code is None and client_key is None and secret_key is None and base_currency is None:
+    if (
+        code is None
+        and client_key is None
+        and secret_key is None
+        and base_currency is None
+        and restock_returns is None
+    ):
         raise typer.BadParameter("nothing to change", param_hint="--storefront")
 
     with _session() as (settings, session):
@@ -408,6 +424,9 @@ def set_settings(
         if base_currency is not None:
             repository.set_base_currency(account, _optional(base_currency))
             done.append(f"catalogue currency {account.base_currency or 'EUR (default)'}")
+        if restock_returns is not None:
+            account.restock_returns = restock_returns
+            done.append("restocking returns" if restock_returns else "not restocking returns")
         if code is not None and remove_storefront:
             repository.remove_storefront(account, code)
             done.append(f"removed storefront {code.value}")

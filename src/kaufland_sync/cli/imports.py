@@ -103,9 +103,13 @@ def orders(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Import the account's order units changed since the last import (or ``--since``) into
-    local orders, exactly once; the import cursor only moves forward."""
+    local orders, exactly once; the import cursor only moves forward. The stock of SKUs whose
+    reservation changed (new, shipped or cancelled orders) is then pushed to every storefront
+    at once (exit status 1 if that push fails: the next ``sync stock`` sends it)."""
     from kaufland_sync.sellerapi.errors import KauflandError
+    from kaufland_sync.sync.exporters.offers import SyncSummary
     from kaufland_sync.sync.importers.orders import OrderImportSummary, import_orders
+    from kaufland_sync.sync.stock_push import push_stock
 
     start, end = _moment(since, "--since"), _moment(until, "--until")
     if start is not None and end is not None and start > end:
@@ -113,16 +117,136 @@ def orders(
     ctx = open_account(account)
     storefronts = [s.storefront for s in ctx.storefronts(None)]
 
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    pushed: list[SyncSummary] = []
+    push_error: str | None = None
+
     async def run() -> OrderImportSummary:
+        nonlocal push_error
+        # One client (one event loop) for the import and the push: they share its pacing.
         async with ctx.client() as client:
-            return await import_orders(
+            summary = await import_orders(
                 client,
                 ctx.factory,
                 ctx.account,
                 storefronts,
                 since=start,
                 until=end,
-                clock=lambda: datetime.now(UTC),
+                clock=clock,
+            )
+            if summary.stock_changed:
+                try:
+                    pushed.extend(
+                        await push_stock(
+                            client, ctx.factory, ctx.account.id, summary.stock_changed, clock=clock
+                        )
+                    )
+                except KauflandError as exc:
+                    push_error = str(exc)
+            return summary
+
+    try:
+        summary = asyncio.run(run())
+    except KauflandError as exc:
+        fail(f"import stopped (rerun to resume; nothing is imported twice): {exc}")
+    if as_json:
+        print_json(
+            summary.as_dict()
+            | {"stock_push": [p.as_dict() for p in pushed], "stock_push_error": push_error}
+        )
+    else:
+        out = Console(highlight=False)
+        out.print(
+            f"orders: {summary.orders_new} new, {summary.orders_updated} updated; "
+            f"lines: {summary.lines_new} new, {summary.lines_updated} updated, "
+            f"{summary.unchanged} unchanged; addresses released for "
+            f"{summary.addresses_released} orders"
+        )
+        if summary.reserved or summary.consumed or summary.released:
+            out.print(
+                f"stock: {summary.reserved} reserved, {summary.consumed} shipped (taken off the "
+                f"catalogue), {summary.released} released, for "
+                f"{len(summary.stock_changed)} SKU(s)"
+            )
+        for p in pushed:
+            failed = f", {len(p.failed)} failed" if p.failed else ""
+            out.print(
+                f"stock pushed to {p.storefront}: {p.updated} updated, {p.unchanged} unchanged, "
+                f"{p.skipped} not published{failed}"
+            )
+            for sku, reason in p.failed[:SHOWN]:
+                out.print(f"  [yellow]{sku}[/yellow]: {reason}")
+    if push_error is not None:
+        fail(
+            "orders imported, but the stock push failed (run kaufland-sync sync stock "
+            f"--account {account}): {push_error}"
+        )
+    if any(p.failed for p in pushed):
+        raise typer.Exit(1)
+
+
+@app.command("returns")
+def returns(
+    account: Annotated[str, typer.Option("--account", help="Account name.")],
+    storefront: Annotated[
+        str | None, typer.Option("--storefront", help="Only this storefront (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import the account's returns and return units changed since the last import (exactly
+    once; arrivals, decisions and, when the account restocks returns, accepted pieces back into
+    stock). See docs/returns.md."""
+    from kaufland_sync.sellerapi.errors import KauflandError
+    from kaufland_sync.sync.importers.returns import ReturnImportSummary, import_returns
+
+    ctx = open_account(account)
+    storefronts = [s.storefront for s in ctx.storefronts(storefront)]
+
+    async def run() -> ReturnImportSummary:
+        async with ctx.client() as client:
+            return await import_returns(
+                client, ctx.factory, ctx.account, storefronts, clock=lambda: datetime.now(UTC)
+            )
+
+    try:
+        summary = asyncio.run(run())
+    except KauflandError as exc:
+        fail(f"import stopped (rerun to resume; nothing is imported twice): {exc}")
+    if as_json:
+        print_json(summary.as_dict())
+        return
+    restocked = ", ".join(summary.restocked_skus) or "none"
+    Console(highlight=False).print(
+        f"returns: {summary.returns_new} new, {summary.returns_updated} updated; "
+        f"return units: {summary.units_new} new, {summary.units_updated} updated, "
+        f"{summary.unchanged} unchanged; {summary.arrived} arrived, {summary.decided} decided; "
+        f"restocked: {restocked}"
+    )
+    if summary.restocked_skus:
+        Console(highlight=False).print(
+            f"run `kaufland-sync sync stock --account {account}` to offer the restocked pieces"
+        )
+
+
+@app.command("tickets")
+def tickets(
+    account: Annotated[str, typer.Option("--account", help="Account name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import the account's buyer tickets changed since the last import (for the performance
+    report: open tickets and their age)."""
+    from kaufland_sync.sellerapi.errors import KauflandError
+    from kaufland_sync.sync.importers.tickets import TicketImportSummary, import_tickets
+
+    ctx = open_account(account)
+    storefronts = [s.storefront for s in ctx.storefronts(None)]
+
+    async def run() -> TicketImportSummary:
+        async with ctx.client() as client:
+            return await import_tickets(
+                client, ctx.factory, ctx.account, storefronts, clock=lambda: datetime.now(UTC)
             )
 
     try:
@@ -133,8 +257,5 @@ def orders(
         print_json(summary.as_dict())
         return
     Console(highlight=False).print(
-        f"orders: {summary.orders_new} new, {summary.orders_updated} updated; "
-        f"lines: {summary.lines_new} new, {summary.lines_updated} updated, "
-        f"{summary.unchanged} unchanged; addresses released for "
-        f"{summary.addresses_released} orders"
+        f"tickets: {summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged"
     )

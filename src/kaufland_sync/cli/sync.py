@@ -1,4 +1,5 @@
-"""``kaufland-sync sync offers|stock``: publish the catalogue's offers (or only their stock).
+"""``kaufland-sync sync offers|stock|orders``: publish the catalogue's offers (or only their
+stock), or run one pass of the order work (outbox, orders, returns, tickets, stock push).
 
 Exit codes: 0 everything planned was done; 1 some products failed (the others were synced) or
 the account cannot be used; 2 bad arguments.
@@ -18,6 +19,7 @@ from kaufland_sync.cli._output import print_json
 if TYPE_CHECKING:
     from kaufland_sync.store.models.sync import SyncKind
     from kaufland_sync.sync.exporters.offers import SyncSummary
+    from kaufland_sync.sync.orders_sync import OrdersSyncReport
 
 app = typer.Typer(
     name="sync",
@@ -237,3 +239,74 @@ def stock(
     from kaufland_sync.store.models.sync import SyncKind
 
     _run(SyncKind.STOCK, account, storefront, full=full, dry_run=dry_run, as_json=as_json)
+
+
+@app.command("orders")
+def orders(
+    account: AccountOption,
+    storefront: StorefrontOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One pass of everything order-related: send queued actions (outbox), import orders,
+    returns and tickets, then push the stock of SKUs whose reservations or stock changed.
+    A failed step is reported (exit status 1) and the others still run; rerunning is safe."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from kaufland_sync.cli._account import open_account
+    from kaufland_sync.sync.orders_sync import sync_orders
+
+    ctx = open_account(account)
+    if storefront:
+        chosen = [s for code in storefront for s in ctx.storefronts(code)]
+    else:
+        chosen = ctx.storefronts(None)
+    storefronts = list(dict.fromkeys(s.storefront for s in chosen))
+
+    async def run() -> OrdersSyncReport:
+        async with ctx.client() as client:
+            return await sync_orders(
+                client, ctx.factory, ctx.account, storefronts, clock=lambda: datetime.now(UTC)
+            )
+
+    report = asyncio.run(run())
+    if as_json:
+        print_json({"account": account} | report.as_dict())
+    else:
+        _print_orders(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_orders(report: OrdersSyncReport) -> None:
+    out = Console(highlight=False, width=120)
+    if report.outbox is not None:
+        o = report.outbox
+        out.print(
+            f"outbox: {o.sent} sent ({o.already} had already taken effect), "
+            f"{o.retrying} to retry, {o.failed} refused, {o.unknown} unknown"
+        )
+    if report.orders is not None:
+        s = report.orders
+        out.print(
+            f"orders: {s.orders_new} new, {s.orders_updated} updated; lines: {s.lines_new} new, "
+            f"{s.lines_updated} updated; stock: {s.reserved} reserved, {s.consumed} shipped, "
+            f"{s.released} released"
+        )
+    if report.returns is not None:
+        r = report.returns
+        out.print(
+            f"returns: {r.returns_new} new, {r.returns_updated} updated; units: {r.units_new} new,"
+            f" {r.units_updated} updated; {r.arrived} arrived, {r.decided} decided, "
+            f"{len(r.restocked_skus)} restocked"
+        )
+    if report.tickets is not None:
+        t = report.tickets
+        out.print(f"tickets: {t.new} new, {t.updated} updated")
+    for p in report.stock:
+        failed = f", {len(p.failed)} refused" if p.failed else ""
+        out.print(f"stock pushed to {p.storefront}: {p.updated} updated{failed}")
+        for sku, reason in p.failed[:FAILURES_SHOWN]:
+            out.print(f"  [yellow]{sku}[/yellow]: {reason}")
+    for step, reason in report.errors.items():
+        err.print(f"[red]{step} failed:[/red] {reason} (rerun: nothing is done twice)")

@@ -35,6 +35,7 @@ __all__ = [
     "AccountNotFoundError",
     "AccountRepository",
     "InvalidSettingError",
+    "SameSellerError",
     "validate_account_name",
 ]
 
@@ -59,6 +60,19 @@ class AccountExistsError(AccountError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"an account named {name!r} already exists")
+
+
+class SameSellerError(AccountError):
+    """Two accounts may not hold the same seller: Kaufland's order and return ids are the
+    seller's, and the store keys order lines and return units on them."""
+
+    def __init__(self, name: str, other: str) -> None:
+        self.name = name
+        self.other = other
+        super().__init__(
+            f"account {other!r} already uses this client key on the same Kaufland; "
+            f"one seller is one account (use {other!r}, or remove it first)"
+        )
 
 
 class InvalidSettingError(AccountError, ValueError):
@@ -218,12 +232,14 @@ class AccountRepository:
             raise InvalidSettingError("base_url", "''", "required for a custom environment")
         if self.find(name) is not None:
             raise AccountExistsError(name)
+        kept_url = base_url if environment is Environment.CUSTOM else None
+        self._refuse_same_seller(name, client_key.strip(), environment, kept_url)
         account = Account(
             name=name,
             client_key=client_key.strip(),
             secret_key_encrypted=secret_key_encrypted,
             environment=environment,
-            base_url=base_url if environment is Environment.CUSTOM else None,
+            base_url=kept_url,
             base_currency=base_currency,
         )
         for code in dict.fromkeys(Storefront.parse(s) for s in storefronts):
@@ -234,6 +250,21 @@ class AccountRepository:
         except IntegrityError:  # a concurrent add of the same name won the race
             raise AccountExistsError(name) from None
         return account
+
+    def _refuse_same_seller(
+        self, name: str, client_key: str, environment: Environment, base_url: str | None
+    ) -> None:
+        query = select(Account.name).where(
+            Account.client_key == client_key,
+            Account.environment == environment,
+            Account.name != name,
+        )
+        query = query.where(
+            Account.base_url.is_(None) if base_url is None else Account.base_url == base_url
+        )
+        other = self.session.scalar(query)
+        if other is not None:
+            raise SameSellerError(name, other)
 
     def find(self, name: str) -> Account | None:
         return self.session.scalar(select(Account).where(Account.name == name))
@@ -260,6 +291,9 @@ class AccountRepository:
         if client_key is not None:
             if not client_key.strip():
                 raise InvalidSettingError("client_key", "''", "must not be empty")
+            self._refuse_same_seller(
+                account.name, client_key.strip(), account.environment, account.base_url
+            )
             account.client_key = client_key.strip()
         if secret_key_encrypted is not None:
             account.secret_key_encrypted = secret_key_encrypted

@@ -167,3 +167,72 @@ def test_lines_are_grouped_and_the_cursor_only_moves_forward(
             "need_to_be_sent,received"
         )
     assert counts(factory) == (1, 2, 3)
+
+
+def test_statuses_payment_and_shipping_are_mapped_with_the_accounts_rules(
+    factory: sessionmaker[Session], account: Account
+) -> None:
+    from kaufland_sync.sync.order_mapping import set_rule
+
+    with transaction(factory) as session:
+        set_rule(session, account.id, "status", "need_to_be_sent", "To pack", storefront="de")
+        set_rule(session, account.id, "payment", "marketplace", "Kaufland.de")
+    units = [
+        unit(1, "A"),
+        unit(2, "A", status="cancelled", cancel_reason="NoInventory"),
+        unit(3, "B", status="sent", fulfillment_type="fulfilled_by_kaufland"),
+    ]
+    asyncio.run(
+        import_orders(as_client(FakeClient(units)), factory, account, ["de"], clock=lambda: T0)
+    )
+    with factory() as session:
+        orders = {o.id_order: o for o in session.scalars(select(Order))}
+        a, b = orders["A"], orders["B"]
+        assert [(line.local_status, line.cancel_reason) for line in a.lines] == [
+            ("To pack", None),
+            ("Cancelled", "NoInventory"),
+        ]
+        assert (a.local_status, a.payment_method, a.shipping_method) == (
+            "To pack,Cancelled",
+            "Kaufland.de",
+            "Merchant shipping",
+        )
+        assert (b.local_status, b.shipping_method) == ("Dispatched", "Fulfilled by Kaufland")
+
+
+def test_each_storefront_run_is_logged_ok_or_failed(
+    factory: sessionmaker[Session], account: Account
+) -> None:
+    from kaufland_sync.store.models.sync import RunOutcome, SyncKind, SyncRun
+
+    asyncio.run(
+        import_orders(
+            as_client(FakeClient([unit(1, "A"), unit(2, "B")])),
+            factory,
+            account,
+            ["de"],
+            clock=lambda: T0,
+        )
+    )
+
+    class Broken(FakeClient):
+        """Sends a unit with hidden addresses, then fails to read its order."""
+
+        def __init__(self) -> None:
+            hidden = unit(1, "A", status="sent", billing_address=None, shipping_address=None)
+            super().__init__([hidden])
+            self.order_units.get = self._refuse  # type: ignore[method-assign]
+
+        async def _refuse(self, id_order: str) -> Any:
+            raise RuntimeError("Kaufland is down")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(import_orders(as_client(Broken()), factory, account, ["de"], clock=lambda: T0))
+    with factory() as session:
+        runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+    assert [(r.kind, r.storefront.value, r.outcome) for r in runs] == [
+        (SyncKind.ORDERS, "de", RunOutcome.OK),
+        (SyncKind.ORDERS, "de", RunOutcome.FAILED),
+    ]
+    assert (runs[0].created, runs[0].updated, runs[0].finished_at) == (2, 0, T0)
+    assert runs[1].updated == 1 and "Kaufland is down" in (runs[1].error_summary or "")

@@ -5,9 +5,11 @@ imports at once, can never hold the same thing twice:
 
 * :class:`Customer` — one per account and Kaufland ``id_buyer``;
 * :class:`Order` — one per account and Kaufland ``id_order``;
-* :class:`OrderLine` — one per Kaufland ``id_order_unit`` (Kaufland numbers order units across
-  the whole marketplace, so the id alone is the key). Kaufland splits quantities: one line is
-  one piece.
+* :class:`OrderLine` — one per Kaufland ``id_order_unit`` within its order (so per account:
+  an account's playground and production twins, or two sandboxes, may reuse the same ids).
+  Kaufland splits quantities: one line is one piece. One Kaufland seller is one account (the
+  account repository refuses a second account with the same key on the same Kaufland), so an
+  order unit is never imported twice.
 
 Money is in integer minor units of the order's ``currency``, as Kaufland sends it. The raw
 payloads Kaufland sent are kept (``raw``) so an order can be mapped again after a mapping fix
@@ -133,8 +135,8 @@ class OrderLine(Timestamped, Base):
 
     __tablename__ = "order_lines"
     __table_args__ = (
-        UniqueConstraint("id_order_unit"),
-        Index("ix_order_lines_order_id", "order_id"),
+        UniqueConstraint("order_id", "id_order_unit"),
+        Index("ix_order_lines_id_order_unit", "id_order_unit"),
         CheckConstraint(check_in("stock_state", StockState), name="stock_state"),
         # "How many pieces of these SKUs are reserved" (the stock sync asks it per batch).
         Index("ix_order_lines_sku_stock_state", "sku", "stock_state"),

@@ -1,7 +1,8 @@
 """Returns, return units, refunds and buyer tickets imported from (or sent to) Kaufland.
 
 * :class:`Return` — one per account and Kaufland ``id_return`` (a buyer's parcel back);
-* :class:`ReturnUnit` — one per Kaufland ``id_return_unit`` (one returned piece), linked to the
+* :class:`ReturnUnit` — one per Kaufland ``id_return_unit`` within its return (so per
+  account, like order lines), one returned piece, linked to the
   local order line of its ``id_order_unit`` when that order was imported. ``arrived_at`` is when
   we first saw it ``return_arrived``: Kaufland accepts a return on the seller's behalf when it is
   not processed within 3 working days of its arrival (seller guide, returns settings), so
@@ -61,8 +62,8 @@ class Return(Timestamped, Base):
 class ReturnUnit(Timestamped, Base):
     __tablename__ = "return_units"
     __table_args__ = (
-        UniqueConstraint("id_return_unit"),
-        Index("ix_return_units_return_id", "return_id"),
+        UniqueConstraint("return_id", "id_return_unit"),
+        Index("ix_return_units_id_return_unit", "id_return_unit"),
         Index("ix_return_units_id_order_unit", "id_order_unit"),
     )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +50,7 @@ from kaufland_sync.sync.mappers.offers import (
     OfferSettings,
     offer_payload,
 )
+from kaufland_sync.sync.reservations import reservation_source
 
 __all__ = [
     "Action",
@@ -65,7 +66,8 @@ BULK_CHUNK = 150
 _FLUSH_AT = 500
 PLAN_SAMPLE = 1000
 
-#: SKUs → units reserved by open orders (issue 5 provides one; default: nothing reserved).
+#: SKUs → pieces reserved by open orders (``kaufland_sync.sync.reservations.reservation_source``;
+#: an exporter without one reserves nothing, ``sync_account_offers`` reads the store's).
 ReservationSource = Callable[[Sequence[str]], Mapping[str, int]]
 
 
@@ -196,6 +198,8 @@ class OfferExporter:
 
     ``client`` is used for this storefront only (passed on every call). ``after_create`` is
     called with the SKU after each successful create (progress, or a test simulating a kill).
+    ``skus`` restricts the run to those products (and to reconciling their pending creates):
+    the quick stock push after an order import; SKUs the back office does not know are ignored.
     """
 
     def __init__(
@@ -213,6 +217,7 @@ class OfferExporter:
         batch_size: int = 500,
         concurrency: int = 32,
         reservations: ReservationSource | None = None,
+        skus: Collection[str] | None = None,
         clock: Callable[[], datetime] = utc_now,
         on_progress: Callable[[int], None] | None = None,
         after_create: Callable[[str], None] | None = None,
@@ -231,6 +236,7 @@ class OfferExporter:
         self._batch_size = batch_size
         self._concurrency = concurrency
         self._reservations = reservations
+        self._skus = None if skus is None else frozenset(skus)
         self._clock = clock
         self._on_progress = on_progress
         self._after_create = after_create
@@ -267,9 +273,7 @@ class OfferExporter:
         run_id = None if self._dry_run else self._start_run()
         try:
             await self._reconcile_pending()
-            for batch in _batched(
-                self._backoffice.iter_products(on_skip=self._skipped_record), self._batch_size
-            ):
+            for batch in _batched(self._products(), self._batch_size):
                 await self._process(batch)
                 if self._on_progress is not None:
                     self._on_progress(len(batch))
@@ -289,6 +293,15 @@ class OfferExporter:
             errors = "; ".join(f"{sku}: {why}" for sku, why in summary.failed[:20]) or None
             self._finish(run_id, outcome, errors)
         return summary
+
+    def _products(self) -> Iterator[ProductRecord]:
+        """Every product, or only the ``skus`` the run is restricted to (in SKU order)."""
+        if self._skus is None:
+            yield from self._backoffice.iter_products(on_skip=self._skipped_record)
+            return
+        records = self._backoffice.get_products(self._skus)
+        for sku in sorted(records):
+            yield records[sku]
 
     def _skipped_record(self, error: SkipRecordError) -> None:
         self.summary.failed.append((error.record, f"unreadable in the back office: {error.reason}"))
@@ -380,6 +393,8 @@ class OfferExporter:
 
     async def _reconcile_pending(self) -> None:
         pending = self._binder.in_state(BindingState.PENDING_CREATE)
+        if self._skus is not None:
+            pending = [view for view in pending if view.sku in self._skus]
         if self._dry_run:
             for view in pending:
                 self._plan(view.sku, Action.RECONCILE, "create outcome unknown; look it up")
@@ -718,7 +733,11 @@ async def sync_account_offers(
 ) -> list[SyncSummary]:
     """Run one exporter per storefront, one after the other (they share the client's rate
     limit, so running them in parallel would not be faster). ``storefronts`` pairs each
-    storefront's settings with its offers direction."""
+    storefront's settings with its offers direction. Unless ``options`` name other
+    ``reservations``, the pieces reserved by the account's open orders are subtracted from the
+    offered amounts (``kaufland_sync.sync.reservations``)."""
+    if "reservations" not in options:
+        options["reservations"] = reservation_source(factory, account_id)
     summaries: list[SyncSummary] = []
     for settings, direction in storefronts:
         code = settings.storefront.value

@@ -20,12 +20,22 @@ Contract of :func:`import_orders`, per storefront:
   have hidden lines (``GET /orders/{id_order}``) and fills the addresses in once Kaufland shows
   them, whether or not the units changed since.
 * **Raw payloads.** Each line keeps its unit's JSON as sent; each order the order-level part.
+* **Mapping.** Each line gets its local status, each order its local status summary, payment and
+  shipping method through the account's order mappings (:mod:`kaufland_sync.sync.order_mapping`,
+  read once per batch); a cancelled line keeps Kaufland's cancel reason.
+* **Stock.** Each new or changed line moves its stock reservation in the same transaction as
+  the line itself (:mod:`kaufland_sync.sync.reservations`): reserved when it arrives unshipped,
+  consumed (one piece off the catalogue) when shipped, released when cancelled, each once. The
+  summary lists the SKUs whose reservation changed, for the stock push that follows an import.
+* **Sync log.** One ``SyncRun`` (kind ``orders``) per storefront and run: order units created,
+  updated and unchanged, outcome ``ok`` or ``failed`` with the error. A killed run leaves its
+  row ``running``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -40,6 +50,14 @@ from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.orders import Customer, Order, OrderLine, SyncCursor
+from kaufland_sync.store.models.sync import RunOutcome, SyncKind, SyncRun
+from kaufland_sync.sync.order_mapping import (
+    OrderMappings,
+    apply_to_order,
+    load_mappings,
+    status_summary,
+)
+from kaufland_sync.sync.reservations import StockKeeper, Transition
 
 __all__ = ["CURSOR_KIND", "OVERLAP", "OrderImportSummary", "import_orders"]
 
@@ -50,18 +68,6 @@ OVERLAP = timedelta(minutes=5)
 BATCH = 200
 #: A batch that collided with a concurrent run is redone this many times before giving up.
 ATTEMPTS = 5
-
-# Kaufland's order-unit life cycle, to order the statuses in an order's summary.
-_LIFE_CYCLE = (
-    "open",
-    "need_to_be_sent",
-    "sent",
-    "sent_and_autopaid",
-    "received",
-    "cancelled",
-    "returned",
-    "returned_paid",
-)
 
 
 @dataclass
@@ -74,8 +80,27 @@ class OrderImportSummary:
     lines_updated: int = 0
     unchanged: int = 0  # lines read again with nothing new
     addresses_released: int = 0  # orders whose hidden addresses were filled in
+    reserved: int = 0  # lines that reserved a piece
+    consumed: int = 0  # reserved lines shipped: a piece taken off the catalogue
+    released: int = 0  # reserved lines cancelled: the piece is free again
+    #: SKUs whose reservation changed (reserved, consumed or released) in this run: the ones
+    #: whose offered amount must be pushed to the storefronts now.
+    stock_changed: set[str] = field(default_factory=set)
 
-    def as_dict(self) -> dict[str, int]:
+    def add(self, other: OrderImportSummary) -> None:
+        """Add ``other``'s counts and SKUs to this summary."""
+        for f in fields(self):
+            if f.name == "stock_changed":
+                self.stock_changed |= other.stock_changed
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def count(self, transition: Transition, sku: str | None) -> None:
+        setattr(self, transition.value, getattr(self, transition.value) + 1)
+        if sku:
+            self.stock_changed.add(sku)
+
+    def as_dict(self) -> dict[str, Any]:
         return {
             "orders_new": self.orders_new,
             "orders_updated": self.orders_updated,
@@ -83,17 +108,15 @@ class OrderImportSummary:
             "lines_updated": self.lines_updated,
             "unchanged": self.unchanged,
             "addresses_released": self.addresses_released,
+            "reserved": self.reserved,
+            "consumed": self.consumed,
+            "released": self.released,
+            "stock_changed": sorted(self.stock_changed),
         }
 
 
 def _address(value: Address | None) -> dict[str, Any] | None:
     return None if value is None else value.model_dump(mode="json", exclude_none=True)
-
-
-def _status_summary(statuses: Iterable[str]) -> str:
-    distinct = set(statuses)
-    rank = {s: i for i, s in enumerate(_LIFE_CYCLE)}
-    return ",".join(sorted(distinct, key=lambda s: (rank.get(s, len(rank)), s)))
 
 
 def _order_raw(unit: OrderUnit) -> dict[str, Any]:
@@ -109,10 +132,20 @@ def _order_raw(unit: OrderUnit) -> dict[str, Any]:
 class _Batch:
     """Writes one batch of units (grouped by order) in one session."""
 
-    def __init__(self, session: Session, account: Account, summary: OrderImportSummary) -> None:
+    def __init__(
+        self,
+        session: Session,
+        account: Account,
+        summary: OrderImportSummary,
+        *,
+        clock: Callable[[], datetime],
+        mappings: OrderMappings | None = None,
+    ) -> None:
         self.session = session
         self.account = account
         self.summary = summary
+        self.mappings = mappings if mappings is not None else load_mappings(session, account.id)
+        self.stock = StockKeeper(session, account.id, now=clock)
 
     def customer(self, buyer: Buyer | None) -> Customer | None:
         if buyer is None:
@@ -144,7 +177,13 @@ class _Batch:
                 raw={},
             )
             self.session.add(order)
-        before = (order.billing_address, order.shipping_address, order.customer_id, order.status)
+        before = (
+            order.billing_address,
+            order.shipping_address,
+            order.customer_id,
+            order.status,
+            order.local_status,
+        )
         customer = self.customer(next((u.buyer for u in units if u.buyer), None))
         if customer is not None:
             order.customer_id = customer.id
@@ -163,13 +202,15 @@ class _Batch:
             line.id_order_unit: line
             for line in self.session.scalars(
                 select(OrderLine).where(
-                    OrderLine.id_order_unit.in_([u.id_order_unit for u in units])
+                    OrderLine.order_id == order.id,
+                    OrderLine.id_order_unit.in_([u.id_order_unit for u in units]),
                 )
             )
         }
         for unit in units:
             raw = unit.model_dump(mode="json", by_alias=True)
             line = existing.get(unit.id_order_unit)
+            new = line is None
             if line is None:
                 line = OrderLine(order_id=order.id, id_order_unit=unit.id_order_unit)
                 self.session.add(line)
@@ -190,7 +231,18 @@ class _Batch:
             line.delivery_time_expires_iso = unit.delivery_time_expires_iso
             line.ts_updated = unit.ts_updated_iso
             line.addresses_hidden = unit.billing_address is None and unit.shipping_address is None
+            line.cancel_reason = None if unit.cancel_reason is None else str(unit.cancel_reason)
             line.raw = raw
+            transition = self.stock.on_line(
+                line,
+                new=new,
+                storefront=order.storefront,
+                fulfillment_type=None
+                if unit.fulfillment_type is None
+                else str(unit.fulfillment_type),
+            )
+            if transition is not None:
+                self.summary.count(transition, line.sku)
         self.session.flush()
         if shown is not None:
             # The addresses are visible now: no line of this order needs a re-read any more.
@@ -200,11 +252,19 @@ class _Batch:
                 )
             ):
                 line.addresses_hidden = False
-        order.status = _status_summary(
-            self.session.scalars(select(OrderLine.status).where(OrderLine.order_id == order.id))
+        all_lines = list(
+            self.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
         )
+        order.status = status_summary(line.status for line in all_lines)
+        apply_to_order(order, all_lines, self.mappings)
         self.session.flush()
-        after = (order.billing_address, order.shipping_address, order.customer_id, order.status)
+        after = (
+            order.billing_address,
+            order.shipping_address,
+            order.customer_id,
+            order.status,
+            order.local_status,
+        )
         if created:
             self.summary.orders_new += 1
         elif lines_changed or before != after:
@@ -217,6 +277,7 @@ def _write(
     storefront: Storefront,
     units: list[OrderUnit],
     summary: OrderImportSummary,
+    clock: Callable[[], datetime],
 ) -> None:
     """Upsert one batch in one transaction, redone when a concurrent run won a unique key."""
     by_order: dict[str, list[OrderUnit]] = {}
@@ -227,15 +288,14 @@ def _write(
         scratch = OrderImportSummary()
         try:
             with transaction(factory) as session:
-                batch = _Batch(session, account, scratch)
+                batch = _Batch(session, account, scratch, clock=clock)
                 for id_order in sorted(by_order):
                     batch.order(id_order, by_order[id_order], storefront)
         except IntegrityError:
             if attempt == ATTEMPTS:
                 raise
             continue
-        for name, value in scratch.as_dict().items():
-            setattr(summary, name, getattr(summary, name) + value)
+        summary.add(scratch)
         return
 
 
@@ -279,6 +339,7 @@ async def _release_addresses(
     account: Account,
     storefront: Storefront,
     summary: OrderImportSummary,
+    clock: Callable[[], datetime],
 ) -> None:
     """Re-read the orders that still have hidden addresses; fill in those Kaufland now shows."""
     with factory() as session:
@@ -309,7 +370,9 @@ async def _release_addresses(
             order.shipping_address = _address(details.shipping_address)
             payload = details.model_dump(mode="json", by_alias=True)
             order.raw = {k: v for k, v in payload.items() if k != "order_units"}
-            buyer = _Batch(session, account, summary).customer(details.buyer)
+            buyer = _Batch(
+                session, account, summary, clock=clock, mappings=OrderMappings({})
+            ).customer(details.buyer)
             if buyer is not None:
                 order.customer_id = buyer.id
             for line in order.lines:
@@ -337,29 +400,90 @@ async def import_orders(
     summary = OrderImportSummary()
     for value in storefronts:
         storefront = Storefront(value)
-        start = since
-        if start is None:
-            with factory() as session:
-                cursor = _cursor(session, account, storefront)
-                start = None if cursor is None else cursor.position - OVERLAP
-        pending: list[OrderUnit] = []
-        async for unit in client.order_units.iter_all(
-            storefront=storefront,
-            ts_updated_from_iso=start,
-            sort="ts_updated:desc",
-        ):
-            if (
-                until is not None
-                and unit.ts_updated_iso is not None
-                and unit.ts_updated_iso > until
-            ):
-                continue
-            pending.append(unit)
-            if len(pending) >= BATCH:
-                _write(factory, account, storefront, pending, summary)
-                pending = []
-        if pending:
-            _write(factory, account, storefront, pending, summary)
-        await _release_addresses(client, factory, account, storefront, summary)
-        _advance(factory, account, storefront, cap)
+        part = OrderImportSummary()
+        run_id = _start_run(factory, account, storefront, clock)
+        try:
+            await _import_storefront(
+                client, factory, account, storefront, part, since=since, until=until, clock=clock
+            )
+            _advance(factory, account, storefront, cap)
+        except Exception as error:
+            _finish_run(factory, run_id, part, clock, error=error)
+            raise
+        _finish_run(factory, run_id, part, clock)
+        summary.add(part)
     return summary
+
+
+async def _import_storefront(
+    client: KauflandClient,
+    factory: sessionmaker[Session],
+    account: Account,
+    storefront: Storefront,
+    summary: OrderImportSummary,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    clock: Callable[[], datetime],
+) -> None:
+    start = since
+    if start is None:
+        with factory() as session:
+            cursor = _cursor(session, account, storefront)
+            start = None if cursor is None else cursor.position - OVERLAP
+    pending: list[OrderUnit] = []
+    async for unit in client.order_units.iter_all(
+        storefront=storefront,
+        ts_updated_from_iso=start,
+        sort="ts_updated:desc",
+    ):
+        if until is not None and unit.ts_updated_iso is not None and unit.ts_updated_iso > until:
+            continue
+        pending.append(unit)
+        if len(pending) >= BATCH:
+            _write(factory, account, storefront, pending, summary, clock)
+            pending = []
+    if pending:
+        _write(factory, account, storefront, pending, summary, clock)
+    await _release_addresses(client, factory, account, storefront, summary, clock)
+
+
+def _start_run(
+    factory: sessionmaker[Session],
+    account: Account,
+    storefront: Storefront,
+    clock: Callable[[], datetime],
+) -> int:
+    with transaction(factory) as session:
+        row = SyncRun(
+            kind=SyncKind.ORDERS,
+            account_id=account.id,
+            storefront=storefront,
+            started_at=clock(),
+            outcome=RunOutcome.RUNNING,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _finish_run(
+    factory: sessionmaker[Session],
+    run_id: int,
+    part: OrderImportSummary,
+    clock: Callable[[], datetime],
+    *,
+    error: BaseException | None = None,
+) -> None:
+    """Close the storefront's sync-log row: order units created, updated and read unchanged."""
+    with transaction(factory) as session:
+        row = session.get(SyncRun, run_id)
+        if row is None:  # the account was removed meanwhile: nothing to log against
+            return
+        row.finished_at = clock()
+        row.created, row.updated, row.unchanged = part.lines_new, part.lines_updated, part.unchanged
+        if error is None:
+            row.outcome = RunOutcome.OK
+        else:
+            row.outcome = RunOutcome.FAILED
+            row.error_summary = f"{type(error).__name__}: {error}"[:2000]

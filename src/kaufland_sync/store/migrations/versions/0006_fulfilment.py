@@ -75,6 +75,13 @@ def upgrade() -> None:
         batch.create_check_constraint(
             op.f("ck_order_lines_stock_state"), f"stock_state IN ({_STOCK_STATES})"
         )
+        # Order units are keyed per order (so per account), no longer marketplace-wide.
+        batch.drop_constraint(op.f("uq_order_lines_id_order_unit"), type_="unique")
+        batch.create_unique_constraint(
+            op.f("uq_order_lines_order_id_id_order_unit"), ["order_id", "id_order_unit"]
+        )
+    op.drop_index("ix_order_lines_order_id", table_name="order_lines")
+    op.create_index("ix_order_lines_id_order_unit", "order_lines", ["id_order_unit"])
     op.create_index("ix_order_lines_sku_stock_state", "order_lines", ["sku", "stock_state"])
 
     op.create_table(
@@ -180,9 +187,11 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_return_units")),
-        sa.UniqueConstraint("id_return_unit", name=op.f("uq_return_units_id_return_unit")),
+        sa.UniqueConstraint(
+            "return_id", "id_return_unit", name=op.f("uq_return_units_return_id_id_return_unit")
+        ),
     )
-    op.create_index("ix_return_units_return_id", "return_units", ["return_id"])
+    op.create_index("ix_return_units_id_return_unit", "return_units", ["id_return_unit"])
     op.create_index("ix_return_units_id_order_unit", "return_units", ["id_order_unit"])
 
     op.create_table(
@@ -250,7 +259,7 @@ def downgrade() -> None:
     op.drop_index("ix_refunds_order_id", table_name="refunds")
     op.drop_table("refunds")
     op.drop_index("ix_return_units_id_order_unit", table_name="return_units")
-    op.drop_index("ix_return_units_return_id", table_name="return_units")
+    op.drop_index("ix_return_units_id_return_unit", table_name="return_units")
     op.drop_table("return_units")
     op.drop_table("returns")
     op.drop_index("ix_outbox_order_id", table_name="outbox")
@@ -258,7 +267,11 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_table("order_mappings")
     op.drop_index("ix_order_lines_sku_stock_state", table_name="order_lines")
+    op.drop_index("ix_order_lines_id_order_unit", table_name="order_lines")
+    op.create_index("ix_order_lines_order_id", "order_lines", ["order_id"])
     with op.batch_alter_table("order_lines") as batch:
+        batch.drop_constraint(op.f("uq_order_lines_order_id_id_order_unit"), type_="unique")
+        batch.create_unique_constraint(op.f("uq_order_lines_id_order_unit"), ["id_order_unit"])
         batch.drop_constraint(op.f("ck_order_lines_stock_state"), type_="check")
         batch.drop_column("cancel_reason")
         batch.drop_column("sent_at")
