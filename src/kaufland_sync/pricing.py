@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 __all__ = [
+    "DEFAULT_BASE_CURRENCY",
     "MAX_AMOUNT",
     "ROUNDING_RULES",
+    "CurrencyMismatchError",
     "PriceRule",
     "PricingError",
     "RoundingRule",
@@ -32,9 +34,12 @@ __all__ = [
     "minimum_price",
     "offered_stock",
     "parse_rounding",
+    "rule_for_currency",
 ]
 
 MAX_AMOUNT = 99_999  # Kaufland refuses a unit amount above this
+#: The catalogue currency an account's currency rates convert from when it sets none.
+DEFAULT_BASE_CURRENCY = "EUR"
 _STEPS = ("0.01", "0.05", "0.1", "0.5", "1", "5", "10")
 _ENDINGS = ("0.99", "0.95", "0.9", "0.49")
 ROUNDING_RULES = _STEPS + _ENDINGS
@@ -100,6 +105,52 @@ class PriceRule:
                 f"minimum price must be 1-100% of the listing price, got "
                 f"{self.minimum_price_percent}%"
             )
+
+
+class CurrencyMismatchError(PricingError):
+    """A price in a currency the storefront's rate does not convert from (``no_rate`` False), or
+    in the one it converts from while no rate is set (``no_rate`` True)."""
+
+    def __init__(self, message: str, *, no_rate: bool) -> None:
+        super().__init__(message)
+        self.no_rate = no_rate
+
+
+def rule_for_currency(
+    rule: PriceRule,
+    *,
+    price_currency: str,
+    storefront: str,
+    storefront_currency: str,
+    base_currency: str | None,
+) -> PriceRule:
+    """The rule to apply to a price in ``price_currency`` on a storefront whose ``rule`` converts
+    from ``base_currency`` (None: :data:`DEFAULT_BASE_CURRENCY`) to ``storefront_currency``.
+
+    A price already in the storefront's currency keeps markup and rounding but no rate (the rate
+    is for other currencies). A storefront has one rate, from the base currency only: any other
+    currency, or the base currency with the rate still at 1 between two different currencies,
+    raises :class:`CurrencyMismatchError` rather than publish a wrong price."""
+    source = base_currency or DEFAULT_BASE_CURRENCY
+    if price_currency == storefront_currency:
+        return PriceRule(
+            markup_percent=rule.markup_percent,
+            rounding=rule.rounding,
+            minimum_price_percent=rule.minimum_price_percent,
+        )
+    if price_currency != source:
+        raise CurrencyMismatchError(
+            f"priced in {price_currency}, but the currency rate for {storefront} converts from "
+            f"{source}",
+            no_rate=False,
+        )
+    if rule.currency_rate == 1:
+        raise CurrencyMismatchError(
+            f"priced in {price_currency}; set a currency rate for {storefront} "
+            f"({price_currency} → {storefront_currency})",
+            no_rate=True,
+        )
+    return rule
 
 
 def parse_rounding(text: str) -> str:

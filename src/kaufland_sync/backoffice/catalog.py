@@ -23,6 +23,7 @@ from kaufland_sync.backoffice.protocol import (
     StockLevel,
     WarehouseRecord,
 )
+from kaufland_sync.iterables import chunked
 from kaufland_sync.store.models.catalog import Product, Warehouse
 from kaufland_sync.store.models.catalog import StockLevel as StockRow
 
@@ -36,17 +37,6 @@ _IN_CHUNK = 1000
 
 def _log_skip(error: SkipRecordError) -> None:
     _log.warning("backoffice.record_skipped", record=error.record, reason=error.reason)
-
-
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class BuiltinCatalog:
@@ -124,7 +114,7 @@ class BuiltinCatalog:
     def get_products(self, skus: Iterable[str]) -> dict[str, ProductRecord]:
         found: dict[str, ProductRecord] = {}
         with self._factory() as session:
-            for chunk in _chunks(dict.fromkeys(skus), _IN_CHUNK):
+            for chunk in chunked(dict.fromkeys(skus), _IN_CHUNK):
                 for product in session.scalars(select(Product).where(Product.sku.in_(chunk))):
                     record = self._to_record(product, _log_skip)
                     if record is not None:
@@ -136,7 +126,7 @@ class BuiltinCatalog:
         levels: dict[str, list[StockLevel]] = {sku: [] for sku in wanted}
         stock = cast(Table, StockRow.__table__)
         with self._factory() as session:
-            for chunk in _chunks(wanted, _IN_CHUNK):
+            for chunk in chunked(wanted, _IN_CHUNK):
                 query = (
                     select(Product.sku, Warehouse.code, stock.c.quantity, stock.c.updated_at)
                     .join(stock, stock.c.product_id == Product.id)

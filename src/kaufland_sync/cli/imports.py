@@ -9,18 +9,23 @@ failure; 1 when the account or storefront is wrong.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from kaufland_sync.cli._account import fail, open_account
+from kaufland_sync.cli._account import AccountContext, fail, open_account
 from kaufland_sync.cli._output import print_json
 
 if TYPE_CHECKING:
+    from kaufland_sync.sellerapi.client import KauflandClient
+    from kaufland_sync.sellerapi.storefronts import Storefront
     from kaufland_sync.sync.import_offers import ImportReport
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="import", help="Bring data from Kaufland into the local store.", no_args_is_help=True
@@ -187,6 +192,32 @@ def orders(
         raise typer.Exit(1)
 
 
+def _run_import(
+    account: str,
+    storefront: str | None,
+    work: Callable[[KauflandClient, AccountContext, list[Storefront]], Awaitable[T]],
+) -> T:
+    """Open ``account``, run ``work`` with one client on the chosen storefronts, and turn a
+    Kaufland failure into one error line (exit 1): every import resumes where it stopped."""
+    from kaufland_sync.sellerapi.errors import KauflandError
+
+    ctx = open_account(account)
+    storefronts = [s.storefront for s in ctx.storefronts(storefront)]
+
+    async def run() -> T:
+        async with ctx.client() as client:
+            return await work(client, ctx, storefronts)
+
+    try:
+        return asyncio.run(run())
+    except KauflandError as exc:
+        fail(f"import stopped (rerun to resume; nothing is imported twice): {exc}")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 @app.command("returns")
 def returns(
     account: Annotated[str, typer.Option("--account", help="Account name.")],
@@ -197,36 +228,52 @@ def returns(
 ) -> None:
     """Import the account's returns and return units changed since the last import (exactly
     once; arrivals, decisions and, when the account restocks returns, accepted pieces back into
-    stock). See docs/returns.md."""
+    stock, which is then pushed to every storefront at once). See docs/returns.md."""
     from kaufland_sync.sellerapi.errors import KauflandError
+    from kaufland_sync.sync.exporters.offers import SyncSummary
     from kaufland_sync.sync.importers.returns import ReturnImportSummary, import_returns
+    from kaufland_sync.sync.stock_push import push_stock
 
-    ctx = open_account(account)
-    storefronts = [s.storefront for s in ctx.storefronts(storefront)]
+    pushed: list[SyncSummary] = []
+    push_error: str | None = None
 
-    async def run() -> ReturnImportSummary:
-        async with ctx.client() as client:
-            return await import_returns(
-                client, ctx.factory, ctx.account, storefronts, clock=lambda: datetime.now(UTC)
-            )
+    async def work(
+        client: KauflandClient, ctx: AccountContext, storefronts: list[Storefront]
+    ) -> ReturnImportSummary:
+        nonlocal push_error
+        summary = await import_returns(client, ctx.factory, ctx.account, storefronts, clock=_now)
+        if summary.restocked_skus:
+            try:
+                pushed.extend(
+                    await push_stock(
+                        client, ctx.factory, ctx.account.id, summary.restocked_skus, clock=_now
+                    )
+                )
+            except KauflandError as exc:
+                push_error = str(exc)
+        return summary
 
-    try:
-        summary = asyncio.run(run())
-    except KauflandError as exc:
-        fail(f"import stopped (rerun to resume; nothing is imported twice): {exc}")
+    summary = _run_import(account, storefront, work)
     if as_json:
-        print_json(summary.as_dict())
-        return
-    restocked = ", ".join(summary.restocked_skus) or "none"
-    Console(highlight=False).print(
-        f"returns: {summary.returns_new} new, {summary.returns_updated} updated; "
-        f"return units: {summary.units_new} new, {summary.units_updated} updated, "
-        f"{summary.unchanged} unchanged; {summary.arrived} arrived, {summary.decided} decided; "
-        f"restocked: {restocked}"
-    )
-    if summary.restocked_skus:
-        Console(highlight=False).print(
-            f"run `kaufland-sync sync stock --account {account}` to offer the restocked pieces"
+        print_json(
+            summary.as_dict()
+            | {"stock_push": [p.as_dict() for p in pushed], "stock_push_error": push_error}
+        )
+    else:
+        out = Console(highlight=False)
+        restocked = ", ".join(summary.restocked_skus) or "none"
+        out.print(
+            f"returns: {summary.returns_new} new, {summary.returns_updated} updated; "
+            f"return units: {summary.units_new} new, {summary.units_updated} updated, "
+            f"{summary.unchanged} unchanged; {summary.arrived} arrived, {summary.decided} "
+            f"decided; restocked: {restocked}"
+        )
+        for p in pushed:
+            out.print(f"stock pushed to {p.storefront}: {p.updated} updated")
+    if push_error is not None:
+        fail(
+            "returns imported, but the stock push failed (run kaufland-sync sync stock "
+            f"--account {account}): {push_error}"
         )
 
 
@@ -237,22 +284,14 @@ def tickets(
 ) -> None:
     """Import the account's buyer tickets changed since the last import (for the performance
     report: open tickets and their age)."""
-    from kaufland_sync.sellerapi.errors import KauflandError
     from kaufland_sync.sync.importers.tickets import TicketImportSummary, import_tickets
 
-    ctx = open_account(account)
-    storefronts = [s.storefront for s in ctx.storefronts(None)]
+    async def work(
+        client: KauflandClient, ctx: AccountContext, storefronts: list[Storefront]
+    ) -> TicketImportSummary:
+        return await import_tickets(client, ctx.factory, ctx.account, storefronts, clock=_now)
 
-    async def run() -> TicketImportSummary:
-        async with ctx.client() as client:
-            return await import_tickets(
-                client, ctx.factory, ctx.account, storefronts, clock=lambda: datetime.now(UTC)
-            )
-
-    try:
-        summary = asyncio.run(run())
-    except KauflandError as exc:
-        fail(f"import stopped (rerun to resume; nothing is imported twice): {exc}")
+    summary = _run_import(account, None, work)
     if as_json:
         print_json(summary.as_dict())
         return

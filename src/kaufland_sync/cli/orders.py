@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from kaufland_sync.cli._account import AccountContext
+    from kaufland_sync.store.models.orders import Order
     from kaufland_sync.store.models.outbox import OutboxMessage
     from kaufland_sync.sync.fulfilment import Queued
 
@@ -112,6 +113,23 @@ def _line_json(line: Any, currency: str | None) -> dict[str, Any]:
     }
 
 
+def _order_json(order: Order, account: str) -> dict[str, Any]:
+    """An order as ``orders list --json`` and ``orders show --json`` print it."""
+    return {
+        "account": account,
+        "id_order": order.id_order,
+        "storefront": order.storefront.value,
+        "currency": order.currency,
+        "ordered_at": order.ordered_at.isoformat() if order.ordered_at else None,
+        "status": order.status,
+        "local_status": order.local_status,
+        "payment_method": order.payment_method,
+        "shipping_method": order.shipping_method,
+        "shipping_address": order.shipping_address,
+        "lines": [_line_json(line, order.currency) for line in order.lines],
+    }
+
+
 @app.command("list")
 def list_orders(
     account: Annotated[
@@ -139,18 +157,7 @@ def list_orders(
             Order.ordered_at.desc(), Order.id_order
         )
         rows: list[dict[str, Any]] = [
-            {
-                "account": name,
-                "id_order": order.id_order,
-                "storefront": order.storefront.value,
-                "currency": order.currency,
-                "ordered_at": order.ordered_at.isoformat() if order.ordered_at else None,
-                "status": order.status,
-                "local_status": order.local_status,
-                "shipping_address": order.shipping_address,
-                "lines": [_line_json(line, order.currency) for line in order.lines],
-            }
-            for order, name in session.execute(query)
+            _order_json(order, name) for order, name in session.execute(query)
         ]
     if as_json:
         print_json(rows)
@@ -258,18 +265,8 @@ def show(
             )
         }
         data: dict[str, Any] = {
-            "account": name,
-            "id_order": order.id_order,
-            "storefront": order.storefront.value,
-            "currency": order.currency,
-            "ordered_at": order.ordered_at.isoformat() if order.ordered_at else None,
-            "status": order.status,
-            "local_status": order.local_status,
-            "payment_method": order.payment_method,
-            "shipping_method": order.shipping_method,
+            **_order_json(order, name),
             "billing_address": order.billing_address,
-            "shipping_address": order.shipping_address,
-            "lines": [_line_json(line, order.currency) for line in order.lines],
             "outbox": [_message_json(m) for m in messages],
             "refunds": [
                 {

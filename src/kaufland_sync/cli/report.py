@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -260,12 +260,17 @@ def _commission_table(report: CommissionReport) -> Table:
             style=style,
         )
 
-    for index, row in enumerate(report.rows):
-        following = report.rows[index + 1] if index + 1 < len(report.rows) else None
-        add(row, end_section=following is None or following.storefront != row.storefront)
-    for row in report.totals:
-        add(row, style="bold")
+    _add_sections(report.rows, report.totals, add)
     return table
+
+
+def _add_sections(rows: Sequence[Any], totals: Sequence[Any], add: Callable[..., None]) -> None:
+    """Add period rows (a section line after each storefront's last one), then the totals."""
+    for index, row in enumerate(rows):
+        following = rows[index + 1] if index + 1 < len(rows) else None
+        add(row, end_section=following is None or following.storefront != row.storefront)
+    for row in totals:
+        add(row, style="bold")
 
 
 @app.command("commission")
@@ -416,11 +421,7 @@ def _performance_table(report: PerformanceReport) -> Table:
             style=style,
         )
 
-    for index, row in enumerate(report.rows):
-        following = report.rows[index + 1] if index + 1 < len(report.rows) else None
-        add(row, end_section=following is None or following.storefront != row.storefront)
-    for row in report.totals:
-        add(row, style="bold")
+    _add_sections(report.rows, report.totals, add)
     if len(report.totals) > 1:
         add(report.total, style="bold")
     return table

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from kaufland_sync.pricing import DEFAULT_BASE_CURRENCY
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.accounts import Account
 
@@ -23,9 +24,6 @@ __all__ = [
     "utc_date",
 ]
 
-#: The catalogue currency when the account does not set one; the offers exporter assumes the
-#: same (``kaufland_sync.sync.mappers.offers.DEFAULT_BASE_CURRENCY``).
-DEFAULT_BASE_CURRENCY = "EUR"
 
 _HUNDREDTH = Decimal("0.01")
 

@@ -35,8 +35,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kaufland_sync.pricing import PriceRule, PricingError, RoundingRule, convert_price
-from kaufland_sync.reports._common import DEFAULT_BASE_CURRENCY
+from kaufland_sync.pricing import (
+    PriceRule,
+    PricingError,
+    RoundingRule,
+    convert_price,
+    rule_for_currency,
+)
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.accounts import Account, AccountStorefront
 from kaufland_sync.store.models.catalog import Product
@@ -79,28 +84,20 @@ def offer_price(
     """The ``listing_price`` (minor units) the offers exporter would publish for ``product`` on
     ``settings.storefront``; ``PricingError`` naming the cause when it would refuse it.
 
-    Mirrors ``offer_payload``'s price rule (reports may not import the sync engine): the rate
+    The same rule as ``offer_payload`` (:func:`kaufland_sync.pricing.rule_for_currency`): the rate
     converts from the catalogue currency (``base_currency``, EUR when unset) to the storefront's.
     """
     storefront = settings.storefront
-    currency = str(product.currency)
-    rate = settings.currency_rate
-    if currency == storefront.currency.value:
-        rate = Decimal(1)  # already in the storefront's currency: the coefficient is not for it
-    elif currency != (base_currency or DEFAULT_BASE_CURRENCY):
-        raise PricingError(
-            f"priced in {currency}, but the currency rate for {storefront.value} converts from "
-            f"{base_currency or DEFAULT_BASE_CURRENCY}"
-        )
-    elif rate == 1:
-        raise PricingError(
-            f"priced in {currency}; no currency rate set for {storefront.value} "
-            f"({currency} → {storefront.currency.value})"
-        )
-    rule = PriceRule(
-        currency_rate=rate,
-        markup_percent=settings.markup_percent,
-        rounding=RoundingRule.parse(settings.rounding),
+    rule = rule_for_currency(
+        PriceRule(
+            currency_rate=settings.currency_rate,
+            markup_percent=settings.markup_percent,
+            rounding=RoundingRule.parse(settings.rounding),
+        ),
+        price_currency=str(product.currency),
+        storefront=storefront.value,
+        storefront_currency=storefront.currency.value,
+        base_currency=base_currency,
     )
     return convert_price(product.price_minor, rule, max_minor=storefront.max_listing_price)
 

@@ -8,7 +8,7 @@ short session and commits before returning: what the binder says is stored is st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from kaufland_sync.iterables import chunked
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.sync import BindingState, OfferBinding
@@ -24,11 +25,6 @@ __all__ = ["Binder", "BindingChange", "BindingView"]
 
 # Well below SQLite's bound-parameter limit, and a sensible round trip on PostgreSQL.
 _IN_CHUNK = 1000
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +89,7 @@ class Binder:
         wanted = list(dict.fromkeys(skus))
         found: dict[str, BindingView] = {}
         with self._factory() as session:
-            for chunk in _chunks(wanted, _IN_CHUNK):
+            for chunk in chunked(wanted, _IN_CHUNK):
                 query = select(OfferBinding).where(*self._scope(), OfferBinding.sku.in_(chunk))
                 for row in session.scalars(query):
                     found[row.sku] = self._view(row)
@@ -119,7 +115,7 @@ class Binder:
             return ids
         with transaction(self._factory) as session:
             existing: dict[str, OfferBinding] = {}
-            for chunk in _chunks(list(skus), _IN_CHUNK):
+            for chunk in chunked(list(skus), _IN_CHUNK):
                 query = select(OfferBinding).where(*self._scope(), OfferBinding.sku.in_(chunk))
                 existing.update((row.sku, row) for row in session.scalars(query))
             for sku in skus:
@@ -151,7 +147,7 @@ class Binder:
         reasons = dict(failures)
         with transaction(self._factory) as session:
             existing: dict[str, OfferBinding] = {}
-            for chunk in _chunks(list(reasons), _IN_CHUNK):
+            for chunk in chunked(list(reasons), _IN_CHUNK):
                 query = select(OfferBinding).where(*self._scope(), OfferBinding.sku.in_(chunk))
                 existing.update((row.sku, row) for row in session.scalars(query))
             for sku, reason in reasons.items():

@@ -30,7 +30,7 @@ through returns (putting returned pieces back is the returns code's job).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -40,6 +40,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kaufland_sync.iterables import chunked
 from kaufland_sync.sellerapi.models import FulfillmentType
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.accounts import AccountStorefront, WarehouseMapping
@@ -201,17 +202,6 @@ class StockKeeper:
         return None
 
 
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def reserved_counts(
     source: Session | sessionmaker[Session], account_id: int, skus: Iterable[str]
 ) -> dict[str, int]:
@@ -224,7 +214,7 @@ def reserved_counts(
 
     def count(session: Session) -> dict[str, int]:
         found: dict[str, int] = {}
-        for chunk in _chunks(wanted, _IN_CHUNK):
+        for chunk in chunked(wanted, _IN_CHUNK):
             rows = session.execute(
                 select(OrderLine.sku, func.count())
                 .join(Order, Order.id == OrderLine.order_id)

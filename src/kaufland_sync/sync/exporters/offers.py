@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable, Collection, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.backoffice.protocol import BackOffice, ProductRecord, SkipRecordError
+from kaufland_sync.iterables import chunked
 from kaufland_sync.sellerapi import KauflandClient
 from kaufland_sync.sellerapi.errors import (
     ApiError,
@@ -164,17 +165,6 @@ class _Update:
 _OUTWARD = (SyncDirection.TO_KAUFLAND, SyncDirection.BOTH)
 
 
-def _batched(items: Iterable[ProductRecord], size: int) -> Iterator[list[ProductRecord]]:
-    batch: list[ProductRecord] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _describe(error: KauflandError) -> str:
     """An error as the seller should read it: status, message and the fields at fault."""
     if isinstance(error, ApiError) and error.field_errors:
@@ -273,7 +263,7 @@ class OfferExporter:
         run_id = None if self._dry_run else self._start_run()
         try:
             await self._reconcile_pending()
-            for batch in _batched(self._products(), self._batch_size):
+            for batch in chunked(self._products(), self._batch_size):
                 await self._process(batch)
                 if self._on_progress is not None:
                     self._on_progress(len(batch))

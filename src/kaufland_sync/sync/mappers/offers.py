@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from kaufland_sync.backoffice.protocol import ProductRecord, StockLevel
 from kaufland_sync.pricing import (
+    CurrencyMismatchError,
     PriceRule,
     PricingError,
     RoundingRule,
@@ -44,6 +45,7 @@ from kaufland_sync.pricing import (
     convert_price,
     minimum_price,
     offered_stock,
+    rule_for_currency,
 )
 from kaufland_sync.sellerapi.models import UnitPatchRequest, UnitRequest
 from kaufland_sync.sellerapi.storefronts import Storefront
@@ -80,10 +82,6 @@ class MappingError(ValueError):
         self.sku = sku
         self.field = field_name
         self.reason = reason
-
-
-#: The catalogue currency currency rates convert from when the account does not say.
-DEFAULT_BASE_CURRENCY = "EUR"
 
 
 @dataclass(frozen=True)
@@ -235,34 +233,21 @@ def offer_payload(
     sku = product.sku
     if not sku or len(sku) > 100:
         raise MappingError(sku, "id_offer", "the SKU must be 1-100 characters for Kaufland")
-    currency = str(product.currency)
-    rule = settings.price_rule
-    if currency == where.currency.value:
-        # Already in the storefront's currency: the coefficient is for other currencies.
-        rule = PriceRule(
-            markup_percent=rule.markup_percent,
-            rounding=rule.rounding,
-            minimum_price_percent=rule.minimum_price_percent,
+    try:
+        rule = rule_for_currency(
+            settings.price_rule,
+            price_currency=str(product.currency),
+            storefront=where.value,
+            storefront_currency=where.currency.value,
+            base_currency=settings.base_currency,
         )
-    elif currency != (settings.base_currency or DEFAULT_BASE_CURRENCY):
-        # A storefront has one rate; it converts from the catalogue currency only. Applying it to
-        # a product priced in another currency would publish a wrong price.
-        source = settings.base_currency or DEFAULT_BASE_CURRENCY
-        raise MappingError(
-            sku,
-            "currency",
-            f"priced in {currency}, but the currency rate for {where.value} converts from "
-            f"{source} (the account's catalogue currency"
-            + ("" if settings.base_currency else ", EUR unless set with --base-currency")
-            + ")",
-        )
-    elif rule.currency_rate == 1:
-        raise MappingError(
-            sku,
-            "currency",
-            f"priced in {currency}; set a currency rate for {where.value} "
-            f"({currency} → {where.currency.value})",
-        )
+    except CurrencyMismatchError as error:
+        # The account's catalogue currency is the one lever; name it.
+        hint = ""
+        if not error.no_rate:
+            hint = " (the account's catalogue currency"
+            hint += ")" if settings.base_currency else ", EUR unless set with --base-currency)"
+        raise MappingError(sku, "currency", f"{error}{hint}") from None
     try:
         listing = convert_price(product.price_minor, rule, max_minor=where.max_listing_price)
     except PricingError as error:
