@@ -2,7 +2,8 @@
 
 ``db_url`` runs a test on SQLite and on PostgreSQL, each time on an empty database: a fresh
 SQLite file, or a fresh schema (set as the connection's ``search_path``) in the session's
-PostgreSQL database. A missing PostgreSQL fails the tests (never skips): run ``make test``.
+PostgreSQL database. ``factory`` is that database migrated, as a session factory. A missing
+PostgreSQL fails the tests (never skips): run ``make test``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from tests.builders import migrated_store
 from tests.pg import PostgresNotFoundError, PostgresServer
 
 
@@ -48,3 +51,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a freshly migrated, empty store, on each backend of ``db_url``."""
+    with migrated_store(db_url) as made:
+        yield made

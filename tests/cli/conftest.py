@@ -12,7 +12,7 @@ import pytest
 
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
-from tests.cli.test_commands import run_cli
+from tests.cli.runner import run_cli
 
 SHOP_KEY = "cli_shop_main_client_key_0000001"
 SHOP_SECRET = "cli_shop_main_secret_" + "f" * 43

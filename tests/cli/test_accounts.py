@@ -1,5 +1,5 @@
-"""``kaufland-sync accounts`` as a user runs it: real processes, a data folder in tmp_path, the
-sandbox over loopback HTTP for ``accounts test``."""
+"""``kaufland-sync accounts`` in process: a data folder in tmp_path, the sandbox over loopback
+HTTP for ``accounts test``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
-from tests.cli.test_commands import run_cli
+from tests.cli.runner import run_cli
 
 MAIN_KEY = "cli_accounts_main_key_00000000001"
 MAIN_SECRET = "cli_accounts_main_secret_" + "c" * 39

@@ -1,30 +1,20 @@
-"""``kaufland-sync catalog`` as a user runs it: real processes on a SQLite file in tmp_path."""
+"""``kaufland-sync catalog`` on a SQLite file in tmp_path: in process, and ``export -`` as a real
+process (its stdout must hold the CSV and nothing else)."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli.runner import Ran, run_cli, run_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "docs" / "examples" / "catalog-sample.csv"
 
 
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAUFLAND_SYNC_")}
-    env["KAUFLAND_SYNC_DATA_DIR"] = str(tmp_path / "data")
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "kaufland_sync", "catalog", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
+def run(tmp_path: Path, *args: str) -> Ran:
+    return run_cli("catalog", *args, env={"KAUFLAND_SYNC_DATA_DIR": str(tmp_path / "data")})
 
 
 def test_sample_imports_lists_and_exports(tmp_path: Path) -> None:
@@ -38,7 +28,8 @@ def test_sample_imports_lists_and_exports(tmp_path: Path) -> None:
         ("KIT-KETTLE-17", 3590, "EUR", 30),
         ("KIT-KETTLE-17-B", 2990, "EUR", 2),
     ]
-    exported = run(tmp_path, "export", "-")
+    data = {"KAUFLAND_SYNC_DATA_DIR": str(tmp_path / "data")}
+    exported = run_process("catalog", "export", "-", env=data, cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(exported.stdout.splitlines()))
     assert len(rows) == 12

@@ -1,5 +1,5 @@
-"""``kaufland-sync categories``, ``product-data`` and ``import offers`` as real processes
-against a sandbox over loopback HTTP (demo seed)."""
+"""``kaufland-sync categories``, ``product-data`` and ``import offers`` in process against a
+sandbox over loopback HTTP (demo seed)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_commands import run_cli
+from tests.cli.runner import run_cli
 
 
 def test_import_offers_reports_units_without_local_product(env: dict[str, str]) -> None:
@@ -82,3 +82,10 @@ def test_categories_suggest_map_and_list(env: dict[str, str], tmp_path: Path) ->
     assert outcome["action"] == "sent"
     status = run_cli("product-data", "status", "--account", "shop", "--storefront", "de", env=env)
     assert status.returncode == 1 and "colour" in status.stdout
+
+    # Fields that come from the catalogue are refused by name (quotes intact).
+    refused = run_cli("product-data", "set", "P-1", "description", "Nice", env=env)
+    assert refused.returncode == 1
+    assert "'description' comes from the product itself" in refused.stderr
+    missing = run_cli("product-data", "set", "NOPE", "colour", "red", env=env)
+    assert missing.returncode == 1 and "no product with SKU 'NOPE'" in missing.stderr

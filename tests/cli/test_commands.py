@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -20,21 +19,8 @@ from kaufland_sync.cli.api import parse_data, split_target
 from kaufland_sync.cli.sandbox import DEMO_CLIENT_KEY, DEMO_SECRET_KEY
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("KAUFLAND_SYNC_")}
-    full_env.update(env or {})
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "kaufland_sync", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        check=False,
-    )
+from tests.cli.runner import clean_env
+from tests.cli.runner import run_process as run_cli
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +192,7 @@ def test_sandbox_state_survives_a_restart(tmp_path: Path) -> None:
 
 
 def test_demo_keeps_serving_until_stopped() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAUFLAND_SYNC_")}
+    env = clean_env()
     process = subprocess.Popen(
         [sys.executable, "-m", "kaufland_sync", "demo", "--port", "0"],
         stdout=subprocess.PIPE,

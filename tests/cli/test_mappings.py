@@ -1,26 +1,20 @@
-"""``kaufland-sync mappings list|set|unset`` in process (typer's runner; no Kaufland call is
-made). The account is added once per module by a real ``accounts add`` process."""
+"""``kaufland-sync mappings list|set|unset`` in process (no Kaufland call is made). The account
+is added once per module."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from kaufland_sync.cli import app
-from tests.cli.test_commands import run_cli as run_process
-
-
-def run_cli(*args: str, env: dict[str, str]) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
+from tests.cli.runner import run_cli
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A data folder with the account ``shop`` on de and cz (the URL is never called)."""
     env = {"KAUFLAND_SYNC_DATA_DIR": str(tmp_path_factory.mktemp("mappings") / "data")}
-    added = run_process(
+    added = run_cli(
         "accounts",
         "add",
         "shop",
@@ -40,7 +34,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def rules(env: dict[str, str], *args: str) -> list[dict[str, object]]:
     listed = run_cli("mappings", "list", "--json", *args, env=env)
-    assert listed.exit_code == 0, listed.stderr
+    assert listed.returncode == 0, listed.stderr
     result: list[dict[str, object]] = json.loads(listed.stdout)
     return result
 
@@ -56,7 +50,7 @@ def test_set_list_and_unset_rules(env: dict[str, str]) -> None:
     done = run_cli(
         "mappings", "set", "--account", "shop", "--kind", "status", "sent", "Shipped", env=env
     )
-    assert done.exit_code == 0, done.stderr
+    assert done.returncode == 0, done.stderr
     assert "sent → Shipped on every storefront; 0 order(s) mapped again" in done.stdout
     cz = run_cli(
         "mappings",
@@ -71,7 +65,7 @@ def test_set_list_and_unset_rules(env: dict[str, str]) -> None:
         "noinventory",
         env=env,
     )
-    assert cz.exit_code == 0, cz.stderr
+    assert cz.returncode == 0, cz.stderr
 
     listed = rules(env, "--account", "shop")
     overrides = {
@@ -89,9 +83,9 @@ def test_set_list_and_unset_rules(env: dict[str, str]) -> None:
     assert "default (overridden)" in table.stdout and "override of 'Dispatched'" in table.stdout
 
     gone = run_cli("mappings", "unset", "--account", "shop", "--kind", "status", "sent", env=env)
-    assert gone.exit_code == 0 and "removed" in gone.stdout
+    assert gone.returncode == 0 and "removed" in gone.stdout
     again = run_cli("mappings", "unset", "--account", "shop", "--kind", "status", "sent", env=env)
-    assert again.exit_code == 1 and "no status rule for 'sent'" in again.stderr
+    assert again.returncode == 1 and "no status rule for 'sent'" in again.stderr
 
 
 @pytest.mark.parametrize(
@@ -104,16 +98,20 @@ def test_set_list_and_unset_rules(env: dict[str, str]) -> None:
             "target: 'slow' is not a Kaufland refund reason; one of delivery_damage",
         ),
         (("--kind", "status", "--storefront", "uk", "sent", "x"), "--storefront 'uk'"),
+        (
+            ("--kind", "status", "--storefront", "pl", "sent", "x"),
+            "--storefront: account 'shop' does not sell on 'pl', so the rule could never apply",
+        ),
     ],
 )
 def test_bad_rules_are_refused_naming_the_field(
     env: dict[str, str], args: tuple[str, ...], expected: str
 ) -> None:
     result = run_cli("mappings", "set", "--account", "shop", *args, env=env)
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert expected in " ".join(result.stderr.split())
 
 
 def test_unknown_accounts_are_refused(env: dict[str, str]) -> None:
     result = run_cli("mappings", "list", "--account", "nobody", env=env)
-    assert result.exit_code == 1 and "no account named 'nobody'" in result.stderr
+    assert result.returncode == 1 and "no account named 'nobody'" in result.stderr

@@ -1,4 +1,4 @@
-"""``kaufland-sync import orders`` and ``orders list`` as real processes against a sandbox over
+"""``kaufland-sync import orders`` and ``orders list`` in process against a sandbox over
 loopback HTTP (demo seed)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import httpx
 
 from kaufland_sync.sandbox.server import RunningSandbox
 from tests.cli.conftest import SHOP_KEY as KEY
-from tests.cli.test_commands import run_cli
+from tests.cli.runner import run_cli
 
 
 def test_import_orders_then_list_them(sandbox: RunningSandbox, env: dict[str, str]) -> None:

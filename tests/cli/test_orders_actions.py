@@ -1,4 +1,4 @@
-"""``orders show|ship|cancel|invoice|refund`` as real processes against a sandbox over loopback
+"""``orders show|ship|cancel|invoice|refund`` in process against a sandbox over loopback
 HTTP: each action is queued, sent at once and reported; refusals exit 1 and queue nothing."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from kaufland_sync.sandbox.server import RunningSandbox
 from tests.cli.conftest import SHOP_KEY, SHOP_SECRET
-from tests.cli.test_commands import run_cli
+from tests.cli.runner import run_cli
 
 
 def control(sandbox: RunningSandbox, method: str, path: str, body: Any = None) -> Any:

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
 from kaufland_sync.cli import app
-from kaufland_sync.store.db import create_db_engine, session_factory
-from kaufland_sync.store.migrate import upgrade
+from tests.builders import migrated_store
 from tests.reports import test_fees, test_performance
 from tests.reports.test_commission import seed_sales
 
@@ -30,14 +29,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KAUFLAND_SYNC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COLUMNS", "250")  # wide enough that Rich never folds a table cell
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'kaufland-sync.db'}")
-    upgrade(engine)
-
-    def fill(seeder: Seeder) -> None:
-        seeder(session_factory(engine))
-
-    yield fill
-    engine.dispose()
+    with migrated_store(f"sqlite:///{tmp_path / 'data' / 'kaufland-sync.db'}") as factory:
+        yield lambda seeder: seeder(factory)
 
 
 def report(*args: str) -> Result:
@@ -155,6 +148,11 @@ def test_performance_as_json_csv_and_table(store: Callable[[Seeder], None]) -> N
     assert totals["cz"]["late"] == "1" and totals["de"]["returns"] == "2"
     weeks = [r["period"] for r in rows if r["storefront"] == "de" and r["period"] != "total"]
     assert weeks == ["2026-W09", "2026-W10", "2026-W11", "2026-W12", "2026-W13", "2026-W14"]
+
+    # A storefront the account does not sell on could only report zeros: refused.
+    for kind in ("performance", "commission"):
+        not_sold = report(kind, "--account", "shop", "--storefront", "pl")
+        assert not_sold.exit_code == 1 and "does not sell on storefront 'pl'" in not_sold.stderr
 
     table = report("performance", *span)
     assert table.exit_code == 0, table.output

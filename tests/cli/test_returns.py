@@ -9,16 +9,11 @@ import json
 from typing import Any
 
 import httpx
-from typer.testing import CliRunner, Result
 
-from kaufland_sync.cli import app
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sellerapi import KauflandClient
 from tests.cli.conftest import SHOP_KEY, SHOP_SECRET
-
-
-def run_cli(*args: str, env: dict[str, str]) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
+from tests.cli.runner import run_cli
 
 
 def control(sandbox: RunningSandbox, path: str, body: dict[str, Any]) -> Any:
@@ -51,7 +46,7 @@ async def shipped_pieces(sandbox: RunningSandbox, count: int) -> list[int]:
 
 def listed(env: dict[str, str], *args: str) -> list[dict[str, Any]]:
     result = run_cli("returns", "list", "--json", *args, env=env)
-    assert result.exit_code == 0, result.stderr
+    assert result.returncode == 0, result.stderr
     rows: list[dict[str, Any]] = json.loads(result.stdout)
     return rows
 
@@ -60,12 +55,12 @@ def test_returns_are_imported_listed_and_decided(
     sandbox: RunningSandbox, env: dict[str, str]
 ) -> None:
     ids = asyncio.run(shipped_pieces(sandbox, 2))
-    assert run_cli("import", "orders", "--account", "shop", env=env).exit_code == 0
+    assert run_cli("import", "orders", "--account", "shop", env=env).returncode == 0
     for id_ou, reason in zip(ids, ["defect", "wrong_size"], strict=True):
         control(sandbox, "returns", {"id_order_unit": id_ou, "reason": reason})
 
     imported = run_cli("import", "returns", "--account", "shop", "--json", env=env)
-    assert imported.exit_code == 0, imported.stderr
+    assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["units_new"] == 2
     rows = listed(env, "--account", "shop")
     assert sorted(r["reason"] for r in rows) == ["defect", "wrong_size"]
@@ -75,20 +70,20 @@ def test_returns_are_imported_listed_and_decided(
     first = next(r for r in rows if r["id_order_unit"] == ids[0])
     second = next(r for r in rows if r["id_order_unit"] == ids[1])
     control(sandbox, "return-arrived", {"id_return_unit": first["id_return_unit"]})
-    assert run_cli("import", "returns", "--account", "shop", env=env).exit_code == 0
+    assert run_cli("import", "returns", "--account", "shop", env=env).returncode == 0
     (arrived,) = listed(env, "--status", "return_arrived")
     assert arrived["decide_by"] and arrived["time_left_seconds"] > 2 * 86400
     assert not arrived["overdue"]
     table = run_cli("returns", "list", "--open", env=env)
-    assert table.exit_code == 0 and "2 return units" in table.stdout and "2d" in table.stdout
+    assert table.returncode == 0 and "2 return units" in table.stdout and "2d" in table.stdout
 
     refused = run_cli("returns", "reject", str(first["id_return_unit"]), env=env)
-    assert refused.exit_code == 1 and "needs a message" in refused.stderr
+    assert refused.returncode == 1 and "needs a message" in refused.stderr
     unknown = run_cli("returns", "accept", "999", env=env)
-    assert unknown.exit_code == 1 and "not known locally" in unknown.stderr
+    assert unknown.returncode == 1 and "not known locally" in unknown.stderr
 
     accepted = run_cli("returns", "accept", str(first["id_return_unit"]), env=env)
-    assert accepted.exit_code == 0, accepted.stderr
+    assert accepted.returncode == 0, accepted.stderr
     assert "sent to Kaufland" in accepted.stdout
     clarified = run_cli(
         "returns",
@@ -99,12 +94,12 @@ def test_returns_are_imported_listed_and_decided(
         "--json",
         env=env,
     )
-    assert clarified.exit_code == 0, clarified.stderr
+    assert clarified.returncode == 0, clarified.stderr
     assert json.loads(clarified.stdout)["state"] == "done"
 
-    assert run_cli("import", "returns", "--account", "shop", env=env).exit_code == 0
+    assert run_cli("import", "returns", "--account", "shop", env=env).returncode == 0
     shown = run_cli("returns", "show", str(first["id_return_unit"]), "--json", env=env)
-    assert shown.exit_code == 0, shown.stderr
+    assert shown.returncode == 0, shown.stderr
     detail = json.loads(shown.stdout)
     assert detail["status"] == "return_accepted" and detail["decided_at"]
     assert [(d["action"], d["state"]) for d in detail["decisions"]] == [("return_accept", "done")]
@@ -112,7 +107,7 @@ def test_returns_are_imported_listed_and_decided(
     assert "return_in_clarification" in text.stdout and "return_clarify done" in text.stdout
 
     tickets = run_cli("import", "tickets", "--account", "shop", "--json", env=env)
-    assert tickets.exit_code == 0, tickets.stderr
+    assert tickets.returncode == 0, tickets.stderr
     assert json.loads(tickets.stdout)["new"] == 1  # the clarification's ticket
 
 
@@ -120,7 +115,7 @@ def test_restocking_returns_is_an_account_setting(env: dict[str, str]) -> None:
     shown = json.loads(run_cli("accounts", "show", "shop", "--json", env=env).stdout)
     assert shown["restock_returns"] is False
     changed = run_cli("accounts", "set", "shop", "--restock-returns", env=env)
-    assert changed.exit_code == 0 and "restocking returns" in changed.stderr
+    assert changed.returncode == 0 and "restocking returns" in changed.stderr
     shown = json.loads(run_cli("accounts", "show", "shop", "--json", env=env).stdout)
     assert shown["restock_returns"] is True
     assert "restock returns: yes" in run_cli("accounts", "show", "shop", env=env).stdout

@@ -1,4 +1,4 @@
-"""``kaufland-sync sync offers`` as a user runs it: real processes against the sandbox."""
+"""``kaufland-sync sync offers`` in process against the sandbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
-from tests.cli.test_commands import run_cli
+from tests.cli.runner import run_cli
 
 KEY = "cli_sync_main_key_000000000000001"
 SECRET = "cli_sync_main_secret_" + "e" * 43

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,13 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from kaufland_sync.backoffice.catalog import BuiltinCatalog
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
 from kaufland_sync.sellerapi import KauflandClient, RateLimiter
-from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.models.accounts import Account
+from kaufland_sync.sync.exporters.offers import SyncSummary, sync_account_offers
+from tests.builders import add_account, import_catalogue, migrated_store, offer_settings
 from tests.conformance import SpecRecorder
 
 MAIN_KEY = "e2e_main_client_key_000000000001"
@@ -149,11 +150,22 @@ async def client(
 
 @pytest.fixture
 def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """A migrated SQLite store in the test's own folder."""
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
+    """A migrated SQLite store in the test's own folder (most end-to-end tests are about the
+    traffic; the tables are tested on both backends in tests/store)."""
+    with migrated_store(f"sqlite:///{tmp_path / 'store.db'}") as made:
+        yield made
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated store on SQLite and on PostgreSQL, for the tests where the database matters."""
+    with migrated_store(db_url) as made:
+        yield made
+
+
+def clock() -> datetime:
+    """The real time: the sandbox runs on it too."""
+    return datetime.now(UTC)
 
 
 def make_account(
@@ -161,12 +173,42 @@ def make_account(
 ) -> Account:
     """The account ``shop`` of the ``main`` seller; tests pass their own client, so the stored
     secret is never used."""
-    with transaction(factory) as session:
-        return AccountRepository(session).add(
-            "shop",
-            client_key=MAIN_KEY,
-            secret_key_encrypted="not used: the tests pass their own client",
-            environment=Environment.CUSTOM,
-            base_url=sandbox.base_url,
-            storefronts=list(storefronts),
-        )
+    return add_account(
+        factory, client_key=MAIN_KEY, base_url=sandbox.base_url, storefronts=storefronts
+    )
+
+
+async def known_ean(client: KauflandClient) -> str:
+    """The EAN of a product Kaufland knows, so units offered for it are buyable at once."""
+    page = await client.units.list(storefront="de", embedded="products", limit=30)
+    for unit in page.items:
+        if unit.product is not None and unit.product.eans:
+            return unit.product.eans[0]
+    raise AssertionError("the demo world has no unit with a product")
+
+
+async def publish_sku(
+    client: KauflandClient,
+    factory: sessionmaker[Session],
+    account: Account,
+    folder: Path,
+    csv_row: str,
+) -> tuple[list[SyncSummary], dict[str, int]]:
+    """Import one catalogue row (``sku,ean,title,price,currency,stock``; ``{ean}`` in it is
+    replaced by a known EAN) and publish it on every storefront of ``account`` with
+    ``sync_account_offers``. Returns the run's summaries and the SKU's unit id per storefront."""
+    row = csv_row.format(ean=await known_ean(client))
+    import_catalogue(factory, f"sku,ean,title,price,currency,stock\n{row}\n", folder)
+    published = await sync_account_offers(
+        factory=factory,
+        backoffice=BuiltinCatalog(factory),
+        client=client,
+        account_id=account.id,
+        storefronts=offer_settings(factory),
+    )
+    sku = row.split(",", 1)[0]
+    units = {
+        code: (await client.units.list(storefront=code, id_offer=sku)).items[0].id_unit
+        for code in (s.storefront for s in published)
+    }
+    return published, units

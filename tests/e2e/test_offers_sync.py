@@ -9,13 +9,11 @@ run killed after some creates, resumed, leaves exactly one unit per SKU.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,12 +22,10 @@ from kaufland_sync.backoffice.csv_import import import_csv
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sellerapi import KauflandClient
 from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.sync import BindingState, OfferBinding, RunOutcome, SyncRun
 from kaufland_sync.sync.exporters.offers import SyncSummary, sync_account_offers
-from kaufland_sync.sync.mappers.offers import OfferSettings
+from tests.builders import new_account, offer_settings
 from tests.conformance import SpecRecorder
 from tests.e2e.conftest import MAIN_KEY, Control, open_client
 
@@ -60,27 +56,12 @@ def write_csv(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@pytest.fixture
-def store(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-def make_account(factory: sessionmaker[Session], sandbox: RunningSandbox) -> int:
-    box_token = Fernet(Fernet.generate_key()).encrypt(b"unused").decode()
+def make_shop(factory: sessionmaker[Session], sandbox: RunningSandbox) -> int:
+    """The account ``shop`` on de and cz (converted at 25.2, whole crowns, 2 pieces held back)."""
     with transaction(factory) as session:
         repo = AccountRepository(session)
-        account = repo.add(
-            "shop",
-            client_key=MAIN_KEY,
-            secret_key_encrypted=box_token,
-            environment=Environment.CUSTOM,
-            base_url=sandbox.base_url,
-            storefronts=["de", "cz"],
+        account = new_account(
+            session, client_key=MAIN_KEY, base_url=sandbox.base_url, storefronts=("de", "cz")
         )
         repo.update_storefront(account, "de", {"handling_time": 2})
         repo.update_storefront(
@@ -91,12 +72,6 @@ def make_account(factory: sessionmaker[Session], sandbox: RunningSandbox) -> int
         return account.id
 
 
-def storefronts(factory: sessionmaker[Session]) -> list[tuple[OfferSettings, Any]]:
-    with factory() as session:
-        account = session.scalars(select(Account)).one()
-        return [(OfferSettings.from_storefront(s), s.direction_offers) for s in account.storefronts]
-
-
 async def sync(
     factory: sessionmaker[Session], client: KauflandClient, account_id: int, **options: Any
 ) -> list[SyncSummary]:
@@ -105,7 +80,7 @@ async def sync(
         backoffice=BuiltinCatalog(factory),
         client=client,
         account_id=account_id,
-        storefronts=storefronts(factory),
+        storefronts=offer_settings(factory),
         **options,
     )
 
@@ -141,7 +116,7 @@ async def test_offers_sync_end_to_end(
     write_csv(csv_path, range(1, PRODUCTS + 1), bad_rows=True)
     report = import_csv(csv_path, store)
     assert len(report.errors) == 2  # the bad rows are reported, the good ones imported
-    account_id = make_account(store, sandbox)
+    account_id = make_shop(store, sandbox)
 
     async with open_client(sandbox, recorder) as client:
         # First publication: every product on both storefronts.

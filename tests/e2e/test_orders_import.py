@@ -21,13 +21,9 @@ from kaufland_sync.sellerapi.errors import KauflandError
 from kaufland_sync.store.models.orders import Customer, Order, OrderLine, SyncCursor
 from kaufland_sync.sync.importers.orders import OrderImportSummary, import_orders
 from tests.conformance import SpecRecorder
-from tests.e2e.conftest import MAIN_KEY, MAIN_SECRET, Control, make_account, open_client
+from tests.e2e.conftest import MAIN_KEY, MAIN_SECRET, Control, clock, make_account, open_client
 
 FAST_RETRY = RetryPolicy(max_attempts=10, base_delay=0.02, max_delay=0.3)
-
-
-def clock() -> datetime:
-    return datetime.now(UTC)
 
 
 async def kaufland_units(client: KauflandClient) -> dict[int, str]:

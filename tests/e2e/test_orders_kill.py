@@ -33,7 +33,7 @@ from kaufland_sync.sellerapi import RateLimiter
 from kaufland_sync.store.db import create_db_engine
 from kaufland_sync.store.models.orders import Order, OrderLine, SyncCursor
 from kaufland_sync.sync.importers.orders import CURSOR_KIND
-from tests.cli.test_commands import run_cli
+from tests.cli.runner import run_cli
 from tests.e2e.conftest import Control, open_client
 
 KEY = "e2e_kill_client_key_000000000001"

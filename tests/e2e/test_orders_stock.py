@@ -7,55 +7,25 @@ Every exchange is validated against Kaufland's spec by the recorder.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.backoffice.catalog import BuiltinCatalog
-from kaufland_sync.backoffice.csv_import import import_csv
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sellerapi import KauflandClient
 from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.orders import OrderLine, StockState
-from kaufland_sync.sync.exporters.offers import sync_account_offers
 from kaufland_sync.sync.importers.orders import OrderImportSummary, import_orders
-from kaufland_sync.sync.mappers.offers import OfferSettings
 from kaufland_sync.sync.reservations import reserved_counts
 from kaufland_sync.sync.stock_push import push_stock
 from tests.conformance import SpecRecorder
-from tests.e2e.conftest import Control, make_account, open_client
+from tests.e2e.conftest import Control, clock, make_account, open_client, publish_sku
 
 SKU = "E2E-MUG"
-
-
-def clock() -> datetime:
-    return datetime.now(UTC)
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-async def known_ean(client: KauflandClient) -> str:
-    """The EAN of a product Kaufland knows, so our new units are buyable at once."""
-    page = await client.units.list(storefront="de", embedded="products", limit=30)
-    for unit in page.items:
-        if unit.product is not None and unit.product.eans:
-            return unit.product.eans[0]
-    raise AssertionError("the demo world has no unit with a product")
 
 
 def on_hand(factory: sessionmaker[Session]) -> int:
@@ -93,29 +63,10 @@ async def test_an_order_on_de_drops_cz_at_once_and_cancel_and_shipping_settle_it
         repo.update_storefront(found, "de", {"handling_time": 2})
         repo.update_storefront(found, "cz", {"handling_time": 3, "currency_rate": "25"})
     async with open_client(sandbox, recorder) as client:
-        csv = tmp_path / "catalogue.csv"
-        csv.write_text(
-            f"sku,ean,title,price,currency,stock\n{SKU},{await known_ean(client)},Mug,9.99,EUR,5\n",
-            encoding="utf-8",
-        )
-        assert not import_csv(csv, store).errors
-        with store() as session:
-            pairs = [
-                (OfferSettings.from_storefront(s), s.direction_offers)
-                for s in session.scalars(select(Account)).one().storefronts
-            ]
-        published = await sync_account_offers(
-            factory=store,
-            backoffice=BuiltinCatalog(store),
-            client=client,
-            account_id=account.id,
-            storefronts=pairs,
+        published, units = await publish_sku(
+            client, store, account, tmp_path, f"{SKU},{{ean}},Mug,9.99,EUR,5"
         )
         assert [(s.storefront, s.created) for s in published] == [("cz", 1), ("de", 1)]
-        units = {
-            sf: (await client.units.list(storefront=sf, id_offer=SKU)).items[0].id_unit
-            for sf in ("de", "cz")
-        }
         assert await amounts(client, units) == {"de": 5, "cz": 5}
 
         # A buyer orders one piece on de: Kaufland takes it off de, our push off cz.

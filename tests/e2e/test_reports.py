@@ -6,7 +6,6 @@ the CZK figures by the storefront's rate."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
@@ -21,13 +20,9 @@ from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account, AccountStorefront
 from kaufland_sync.sync.importers.orders import import_orders
 from tests.conformance import SpecRecorder
-from tests.e2e.conftest import Control, make_account, open_client
+from tests.e2e.conftest import Control, clock, make_account, open_client
 
 CZK_PER_EUR = Decimal("25.2")
-
-
-def clock() -> datetime:
-    return datetime.now(UTC)
 
 
 async def place(client: KauflandClient, storefront: str, pieces: list[int]) -> set[str]:

@@ -9,7 +9,7 @@ Every exchange is validated against Kaufland's spec by the recorder.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,11 +28,7 @@ from kaufland_sync.sync.importers.tickets import import_tickets
 from kaufland_sync.sync.outbox import run_outbox
 from kaufland_sync.sync.returns import decide, decide_by, time_left
 from tests.conformance import SpecRecorder
-from tests.e2e.conftest import MAIN_KEY, Control, make_account, open_client
-
-
-def clock() -> datetime:
-    return datetime.now(UTC)
+from tests.e2e.conftest import MAIN_KEY, Control, clock, make_account, open_client
 
 
 def stock_of(factory: sessionmaker[Session], sku: str) -> int:

@@ -4,14 +4,12 @@ loses nothing, and the next pass completes the work."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.backoffice.catalog import BuiltinCatalog
-from kaufland_sync.backoffice.csv_import import import_csv
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sellerapi import KauflandClient, RetryPolicy
 from kaufland_sync.store.accounts import AccountRepository
@@ -19,19 +17,13 @@ from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.orders import Order, OrderLine, StockState
 from kaufland_sync.store.models.outbox import OutboxMessage, OutboxState
-from kaufland_sync.sync.exporters.offers import sync_account_offers
 from kaufland_sync.sync.fulfilment import ship
-from kaufland_sync.sync.mappers.offers import OfferSettings
 from kaufland_sync.sync.orders_sync import sync_orders
 from tests.conformance import SpecRecorder
-from tests.e2e.conftest import Control, make_account, open_client
+from tests.e2e.conftest import Control, clock, make_account, open_client, publish_sku
 
 SKU = "E2E-SYNC-KETTLE"
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
-
-
-def clock() -> datetime:
-    return datetime.now(UTC)
 
 
 async def publish(
@@ -43,29 +35,10 @@ async def publish(
         found = repo.get(account.name)
         repo.update_storefront(found, "de", {"handling_time": 2})
         repo.update_storefront(found, "cz", {"handling_time": 2, "currency_rate": "25"})
-    page = await client.units.list(storefront="de", embedded="products", limit=30)
-    ean = next(u.product.eans[0] for u in page.items if u.product is not None and u.product.eans)
-    csv = tmp_path / "catalogue.csv"
-    csv.write_text(
-        f"sku,ean,title,price,currency,stock\n{SKU},{ean},Kettle,29.99,EUR,5\n", encoding="utf-8"
+    _, units = await publish_sku(
+        client, factory, account, tmp_path, f"{SKU},{{ean}},Kettle,29.99,EUR,5"
     )
-    assert not import_csv(csv, factory).errors
-    with factory() as session:
-        settings = [
-            (OfferSettings.from_storefront(s), s.direction_offers)
-            for s in session.scalars(select(Account)).one().storefronts
-        ]
-    await sync_account_offers(
-        factory=factory,
-        backoffice=BuiltinCatalog(factory),
-        client=client,
-        account_id=account.id,
-        storefronts=settings,
-    )
-    return {
-        sf: (await client.units.list(storefront=sf, id_offer=SKU)).items[0].id_unit
-        for sf in ("de", "cz")
-    }
+    return units
 
 
 async def test_one_pass_ships_imports_and_pushes_and_a_failed_pass_loses_nothing(

@@ -1,18 +1,12 @@
 """Commission report on SQLite and PostgreSQL: hand-computed totals per storefront and period,
-conversion to the base currency, cancelled/returned lines, refunds and empty periods.
-
-The row builders here (``new_account``, ``new_order``) are shared by the other report tests.
-"""
+conversion to the base currency, cancelled/returned lines, refunds and empty periods."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,78 +18,12 @@ from kaufland_sync.reports.commission import (
     line_commission,
 )
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
-from kaufland_sync.store.models.orders import Order, OrderLine
+from kaufland_sync.store.db import transaction
+from kaufland_sync.store.models.accounts import Account
+from kaufland_sync.store.models.orders import Order
 from kaufland_sync.store.models.outbox import OutboxAction, OutboxMessage, OutboxState
 from kaufland_sync.store.models.returns import Refund
-
-_UNITS = itertools.count(314_567_896_590_000)
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-def at(day: str, clock: str = "12:00") -> datetime:
-    """An aware UTC time on an ISO date."""
-    return datetime.fromisoformat(f"{day}T{clock}:00+00:00")
-
-
-def new_account(
-    session: Session,
-    *,
-    name: str = "shop",
-    rates: Mapping[str, str] | None = None,
-    base_currency: str | None = None,
-) -> Account:
-    """An account selling on the storefronts of ``rates`` (code → currency_rate)."""
-    rates = {"de": "1", "cz": "25.2"} if rates is None else rates
-    account = AccountRepository(session).add(
-        name,
-        client_key=f"key_{name}",
-        secret_key_encrypted="not used",
-        environment=Environment.CUSTOM,
-        base_url="http://localhost",
-        storefronts=list(rates),
-        base_currency=base_currency,
-    )
-    for settings in account.storefronts:
-        settings.currency_rate = Decimal(rates[settings.storefront.value])
-    session.flush()
-    return account
-
-
-def new_order(
-    session: Session,
-    account: Account,
-    id_order: str,
-    storefront: str,
-    ordered_at: datetime | None,
-    lines: list[dict[str, Any]],
-) -> Order:
-    """An order with one line per dict (OrderLine fields; ``id_order_unit`` is generated)."""
-    code = Storefront(storefront)
-    order = Order(
-        account_id=account.id,
-        id_order=id_order,
-        storefront=code,
-        currency=code.currency.value,
-        ordered_at=ordered_at,
-        raw={},
-    )
-    session.add(order)
-    session.flush()
-    for values in lines:
-        session.add(OrderLine(order_id=order.id, id_order_unit=next(_UNITS), raw={}, **values))
-    session.flush()
-    return order
+from tests.builders import at, new_account, new_order
 
 
 def sale(
@@ -143,7 +71,7 @@ def refund(session: Session, order: Order, amount: int, state: OutboxState | Non
 def seed_sales(factory: sessionmaker[Session]) -> None:
     """The hand-computed example of docs/reports.md (de in EUR, cz in CZK at 25.2 per EUR)."""
     with transaction(factory) as session:
-        shop = new_account(session)
+        shop = new_account(session, rates={"de": "1", "cz": "25.2"})
         a = new_order(
             session,
             shop,
@@ -359,7 +287,7 @@ def test_an_open_range_runs_from_the_first_to_the_last_order(
 
 def test_no_orders_give_no_rows_and_zero_totals(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
-        new_account(session)
+        new_account(session, rates={"de": "1", "cz": "25.2"})
     report = run(factory)
     assert report.rows == []
     assert [(t.storefront.value, t.figures.lines) for t in report.totals] == [

@@ -3,7 +3,6 @@ and every reason a SKU cannot be estimated."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +14,7 @@ from kaufland_sync.backoffice.protocol import ProductRecord
 from kaufland_sync.pricing import PricingError
 from kaufland_sync.reports.fees import FeeReport, FeeStatus, estimate_fee, fee_report, offer_price
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account, AccountStorefront
 from kaufland_sync.store.models.catalog import Currency, Product
 from kaufland_sync.store.models.categories import (
@@ -25,15 +23,7 @@ from kaufland_sync.store.models.categories import (
     KauflandCategory,
 )
 from kaufland_sync.sync.mappers.offers import MappingError, OfferSettings, offer_payload
-from tests.reports.test_commission import new_account
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
+from tests.builders import new_account
 
 
 def product(

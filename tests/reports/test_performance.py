@@ -3,12 +3,10 @@ denominator, hand-computed, measured at a fixed time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,23 +19,14 @@ from kaufland_sync.reports.performance import (
     valid_tracking,
 )
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.outbox import OutboxAction, OutboxMessage, OutboxState
 from kaufland_sync.store.models.returns import Return, ReturnUnit, Ticket
-from tests.reports.test_commission import at, new_account, new_order
+from tests.builders import at, new_account, new_order
 
 NOW = at("2026-03-31", "12:00")
 HOUR = 3600
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def line(status: str, **more: Any) -> dict[str, Any]:
@@ -83,7 +72,7 @@ def ticket(
 
 def seed(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
-        shop = new_account(session)
+        shop = new_account(session, rates={"de": "1", "cz": "25.2"})
         deadline = at("2026-03-04", "00:00")
         a = new_order(
             session,

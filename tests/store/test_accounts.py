@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.store.accounts import (
     AccountError,
@@ -17,8 +17,7 @@ from kaufland_sync.store.accounts import (
     InvalidSettingError,
     SameSellerError,
 )
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import (
     Account,
     Environment,
@@ -30,12 +29,9 @@ TOKEN = "gAAAA-encrypted-token"
 
 
 @pytest.fixture
-def session(db_url: str) -> Iterator[Session]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    with session_factory(engine)() as session:
+def session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as session:
         yield session
-    engine.dispose()
 
 
 def add(repo: AccountRepository, name: str = "shop", **kwargs: object) -> Account:
@@ -184,10 +180,9 @@ def test_list_add_storefront_and_remove_cascades(session: Session) -> None:
     assert session.scalar(select(func.count()).select_from(WarehouseMapping)) == 0
 
 
-def test_the_database_enforces_one_row_per_account_and_storefront(db_url: str) -> None:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    factory = session_factory(engine)
+def test_the_database_enforces_one_row_per_account_and_storefront(
+    factory: sessionmaker[Session],
+) -> None:
     with transaction(factory) as session:
         add(AccountRepository(session))
     from kaufland_sync.store.models.accounts import AccountStorefront
@@ -195,7 +190,6 @@ def test_the_database_enforces_one_row_per_account_and_storefront(db_url: str) -
     with pytest.raises(IntegrityError), transaction(factory) as session:
         account = AccountRepository(session).get("shop")
         session.add(AccountStorefront(account_id=account.id, storefront="de"))
-    engine.dispose()
 
 
 def test_one_seller_is_one_account_per_kaufland(session: Session) -> None:

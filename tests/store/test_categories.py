@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -13,8 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.sellerapi.models import CategoryTree
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.catalog import CONTENT_FIELDS, Currency, Product, content_hash
 from kaufland_sync.store.models.categories import (
     CategoryMapping,
@@ -61,14 +59,6 @@ TREE = CategoryTree.model_validate(
         ],
     }
 )
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def _product(session: Session, sku: str, category: str | None) -> Product:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -11,32 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Environment
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.orders import Customer, Order, OrderLine, SyncCursor
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
+from tests.builders import add_account
 
 
 def _account(factory: sessionmaker[Session], name: str = "shop") -> int:
-    with transaction(factory) as session:
-        account = AccountRepository(session).add(
-            name,
-            client_key=f"key_{name}",
-            secret_key_encrypted="x",
-            environment=Environment.CUSTOM,
-            base_url="http://localhost",
-            storefronts=["de"],
-        )
-        return account.id
+    return add_account(factory, name).id
 
 
 def _order(account_id: int, id_order: str = "MXZ1") -> Order:

@@ -3,9 +3,7 @@ mapping, dedupe of repeated commands, extra parcels, refund limits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,17 +16,10 @@ from kaufland_sync.store.models.outbox import OutboxAction, OutboxMessage, Outbo
 from kaufland_sync.store.models.returns import Refund
 from kaufland_sync.sync import fulfilment
 from kaufland_sync.sync.fulfilment import CarrierCache, FulfilmentError
-from tests.sync.test_outbox import Market, make_factory, open_client
+from tests.sync.test_outbox import Market, open_client
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 CARRIERS = ["DHL", "DHL Express", "DPD", "Deutsche Post", "GLS", "Hermes", "Other", "Other Hauler"]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[tuple[sessionmaker[Session], int]]:
-    factory, account_id = make_factory(f"sqlite:///{tmp_path / 'store.db'}")
-    yield factory, account_id
-    factory.kw["bind"].dispose()
 
 
 def add_order(

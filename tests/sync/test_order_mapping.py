@@ -3,15 +3,12 @@ each kind, the effective rule list and re-mapping stored orders after a change."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account, Environment
 from kaufland_sync.store.models.orders import MappingKind, Order, OrderLine, OrderMapping
 from kaufland_sync.sync.order_mapping import (
@@ -31,11 +28,9 @@ from kaufland_sync.sync.order_mapping import (
 
 
 @pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    made = session_factory(engine)
-    with transaction(made) as session:
+def factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The shared migrated store (tests/conftest.py) with accounts ``shop`` (1), ``other`` (2)."""
+    with transaction(factory) as session:
         for name in ("shop", "other"):
             session.add(
                 Account(
@@ -45,8 +40,7 @@ def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
                     environment=Environment.PLAYGROUND,
                 )
             )
-    yield made
-    engine.dispose()
+    return factory
 
 
 def test_the_defaults_follow_the_issue() -> None:

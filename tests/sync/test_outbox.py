@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -27,10 +27,7 @@ from kaufland_sync.sandbox.faults import Fault
 from kaufland_sync.sandbox.seed import seed_world
 from kaufland_sync.sandbox.world import SandboxConfig, SellerCredentials, World
 from kaufland_sync.sellerapi import KauflandClient, RetryPolicy
-from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Environment
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.outbox import OutboxAction, OutboxMessage, OutboxState
 from kaufland_sync.sync.outbox import (
     HANDLERS,
@@ -42,6 +39,7 @@ from kaufland_sync.sync.outbox import (
     retry_message,
     run_outbox,
 )
+from tests.builders import add_account
 
 KEY = "outbox_test_client_key_000000001"
 SECRET = "outbox_test_secret_" + "c" * 45
@@ -139,27 +137,9 @@ async def open_client(market: Market, attempts: int = 1) -> AsyncIterator[Kaufla
         yield client
 
 
-def make_factory(url: str) -> tuple[sessionmaker[Session], int]:
-    engine = create_db_engine(url)
-    upgrade(engine)
-    factory = session_factory(engine)
-    with transaction(factory) as session:
-        account = AccountRepository(session).add(
-            "shop",
-            client_key=KEY,
-            secret_key_encrypted="unused: tests pass their own client",
-            environment=Environment.CUSTOM,
-            base_url="http://sandbox.test/v2",
-            storefronts=["de"],
-        )
-    return factory, account.id
-
-
-@pytest.fixture
-def store(tmp_path: Any) -> Iterator[tuple[sessionmaker[Session], int]]:
-    factory, account_id = make_factory(f"sqlite:///{tmp_path / 'store.db'}")
-    yield factory, account_id
-    factory.kw["bind"].dispose()
+def add_shop(factory: sessionmaker[Session]) -> int:
+    """The account ``shop`` of the sandbox seller ``KEY``; returns its id."""
+    return add_account(factory, client_key=KEY, base_url="http://sandbox.test/v2").id
 
 
 @pytest.fixture
@@ -529,37 +509,34 @@ class CountingClient:
         self.order_units = CountingUnits(sent, lock)
 
 
-def test_two_workers_at_once_send_each_message_exactly_once(db_url: str) -> None:
-    factory, account = make_factory(db_url)
-    try:
-        ids = [
-            queue(factory, account, OutboxAction.CANCEL, 5000 + i, {"reason": "NoInventory"})
-            for i in range(24)
-        ]
-        sent: list[str] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(2)
-        errors: list[BaseException] = []
+def test_two_workers_at_once_send_each_message_exactly_once(
+    factory: sessionmaker[Session],
+) -> None:
+    account = add_shop(factory)
+    ids = [
+        queue(factory, account, OutboxAction.CANCEL, 5000 + i, {"reason": "NoInventory"})
+        for i in range(24)
+    ]
+    sent: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
 
-        def worker() -> None:
-            try:
-                barrier.wait(timeout=10)
-                client = cast(KauflandClient, CountingClient(sent, lock))
-                asyncio.run(run_outbox(client, factory, account, clock=Clock()))
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=10)
+            client = cast(KauflandClient, CountingClient(sent, lock))
+            asyncio.run(run_outbox(client, factory, account, clock=Clock()))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
 
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert errors == []
-        assert sorted(sent) == sorted(str(5000 + i) for i in range(24))
-        with factory() as session:
-            states = session.scalars(
-                select(OutboxMessage.state).where(OutboxMessage.id.in_(ids))
-            ).all()
-        assert set(states) == {OutboxState.DONE}
-    finally:
-        factory.kw["bind"].dispose()
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(sent) == sorted(str(5000 + i) for i in range(24))
+    with factory() as session:
+        states = session.scalars(select(OutboxMessage.state).where(OutboxMessage.id.in_(ids))).all()
+    assert set(states) == {OutboxState.DONE}

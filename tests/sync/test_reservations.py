@@ -5,7 +5,6 @@ shipped piece comes off."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.backoffice.catalog import BuiltinCatalog
-from kaufland_sync.backoffice.csv_import import import_csv
 from kaufland_sync.sellerapi.models import OrderUnit
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.db import transaction
+from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.orders import OrderLine, StockState
 from kaufland_sync.sync.importers.orders import OrderImportSummary, import_orders
 from kaufland_sync.sync.reservations import (
@@ -30,6 +27,7 @@ from kaufland_sync.sync.reservations import (
     reservation_source,
     reserved_counts,
 )
+from tests.builders import import_catalogue, new_account
 from tests.sync.importers.test_orders import FakeClient, as_client, unit
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -44,29 +42,17 @@ CUP,4000000000013,Cup,4.99,EUR,3,default
 
 
 @pytest.fixture
-def factory(db_url: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    made = session_factory(engine)
-    path = tmp_path / "catalogue.csv"
-    path.write_text(CATALOGUE, encoding="utf-8")
-    assert not import_csv(path, made).errors
-    yield made
-    engine.dispose()
+def factory(factory: sessionmaker[Session], tmp_path: Path) -> sessionmaker[Session]:
+    """The shared migrated store (tests/conftest.py) with ``CATALOGUE`` imported."""
+    import_catalogue(factory, CATALOGUE, tmp_path)
+    return factory
 
 
 @pytest.fixture
 def account(factory: sessionmaker[Session]) -> Account:
     with transaction(factory) as session:
         repo = AccountRepository(session)
-        made = repo.add(
-            "shop",
-            client_key="k",
-            secret_key_encrypted="x",
-            environment=Environment.CUSTOM,
-            base_url="http://localhost",
-            storefronts=["de", "cz"],
-        )
+        made = new_account(session, storefronts=("de", "cz"))
         # de offers only what lies in default and berlin; cz maps nothing (every warehouse).
         repo.map_warehouse(made, "de", "default", 11)
         repo.map_warehouse(made, "de", "berlin", 12)

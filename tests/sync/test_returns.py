@@ -3,7 +3,6 @@ outbox, and restocking accepted returns once — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,9 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.db import transaction
+from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.catalog import (
     Currency,
     Product,
@@ -37,6 +35,7 @@ from kaufland_sync.sync.returns import (
     restock,
     time_left,
 )
+from tests.builders import new_account
 
 MONDAY = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 SKU = "SKU-RET-1"
@@ -72,27 +71,6 @@ def test_the_deadline_runs_only_while_the_unit_waits_after_arrival() -> None:
         assert decide_by(unit) is None and time_left(unit, MONDAY) is None
         assert not is_overdue(unit, MONDAY + timedelta(days=30))
     assert decide_by(FakeUnit("return_arrived", None)) is None
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def account(factory: sessionmaker[Session]) -> Account:
-    with transaction(factory) as session:
-        return AccountRepository(session).add(
-            "shop",
-            client_key="k",
-            secret_key_encrypted="x",
-            environment=Environment.CUSTOM,
-            base_url="http://localhost",
-            storefronts=["de"],
-        )
 
 
 def add_unit(
@@ -256,13 +234,7 @@ def test_decisions_are_checked_then_queued_once(
 def test_another_accounts_unit_is_unknown(factory: sessionmaker[Session], account: Account) -> None:
     add_unit(factory, account, 1, "return_arrived")
     with transaction(factory) as session:
-        other = AccountRepository(session).add(
-            "other",
-            client_key="k2",
-            secret_key_encrypted="x",
-            environment=Environment.CUSTOM,
-            base_url="http://localhost",
-        )
+        other = new_account(session, "other", storefronts=())
     with pytest.raises(UnknownReturnUnitError):
         decide(factory, account_id=other.id, id_return_unit=1, decision="accept", clock=_t)
 

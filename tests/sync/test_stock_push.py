@@ -5,7 +5,6 @@ amounts net of reservations."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -15,19 +14,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.backoffice.catalog import BuiltinCatalog
-from kaufland_sync.backoffice.csv_import import import_csv
 from kaufland_sync.sellerapi import KauflandClient
 from kaufland_sync.sellerapi.models import BulkUnitResult, Page, Unit
 from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.db import transaction
+from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.catalog import StockLevel
 from kaufland_sync.store.models.sync import SyncKind, SyncRun
 from kaufland_sync.sync.exporters.offers import sync_account_offers
 from kaufland_sync.sync.importers.orders import import_orders
-from kaufland_sync.sync.mappers.offers import OfferSettings
 from kaufland_sync.sync.stock_push import push_stock
+from tests.builders import import_catalogue, new_account, offer_settings
 from tests.sync.importers.test_orders import FakeResource, unit
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -72,40 +69,22 @@ class Client:
 
 
 @pytest.fixture
-def factory(db_url: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    made = session_factory(engine)
-    path = tmp_path / "catalogue.csv"
-    path.write_text(CATALOGUE, encoding="utf-8")
-    assert not import_csv(path, made).errors
-    yield made
-    engine.dispose()
+def factory(factory: sessionmaker[Session], tmp_path: Path) -> sessionmaker[Session]:
+    """The shared migrated store (tests/conftest.py) with ``CATALOGUE`` imported."""
+    import_catalogue(factory, CATALOGUE, tmp_path)
+    return factory
 
 
 @pytest.fixture
 def account(factory: sessionmaker[Session]) -> Account:
     with transaction(factory) as session:
         repo = AccountRepository(session)
-        made = repo.add(
-            "shop",
-            client_key="k",
-            secret_key_encrypted="x",
-            environment=Environment.CUSTOM,
-            base_url="http://localhost",
-            storefronts=["de", "cz", "sk"],
-        )
+        made = new_account(session, storefronts=("de", "cz", "sk"))
         for code in ("de", "cz", "sk"):
             repo.update_storefront(made, code, {"handling_time": 1})
         repo.update_storefront(made, "cz", {"currency_rate": "25", "buffer_stock": 1})
         repo.update_storefront(made, "sk", {"direction_stock": "off"})
         return made
-
-
-def settings(factory: sessionmaker[Session]) -> list[tuple[OfferSettings, Any]]:
-    with factory() as session:
-        account = session.scalars(select(Account)).one()
-        return [(OfferSettings.from_storefront(s), s.direction_offers) for s in account.storefronts]
 
 
 def publish(factory: sessionmaker[Session], client: Client, account: Account) -> None:
@@ -115,7 +94,7 @@ def publish(factory: sessionmaker[Session], client: Client, account: Account) ->
             backoffice=BuiltinCatalog(factory),
             client=cast(KauflandClient, client),
             account_id=account.id,
-            storefronts=settings(factory),
+            storefronts=offer_settings(factory),
         )
     )
     assert all(s.ok for s in summaries), [s.failed for s in summaries]

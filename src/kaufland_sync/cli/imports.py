@@ -9,7 +9,9 @@ failure; 1 when the account or storefront is wrong.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -21,6 +23,8 @@ from kaufland_sync.cli._account import AccountContext, fail, open_account
 from kaufland_sync.cli._output import print_json
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from kaufland_sync.sellerapi.client import KauflandClient
     from kaufland_sync.sellerapi.storefronts import Storefront
     from kaufland_sync.sync.import_offers import ImportReport
@@ -95,6 +99,32 @@ def _moment(value: str | None, option: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+@contextmanager
+def _units_progress(wanted: bool) -> Iterator[Callable[[Storefront, int], None] | None]:
+    """A live count of order units written per storefront on stderr, when it is a terminal
+    (Kaufland does not say how many units a history holds, so a count, not a bar)."""
+    if not (wanted and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} order units"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(storefront: Storefront, written: int) -> None:
+            if storefront.value not in tasks:
+                tasks[storefront.value] = progress.add_task(f"orders ← {storefront.value}")
+            progress.advance(tasks[storefront.value], written)
+
+        yield advance
+
+
 @app.command("orders")
 def orders(
     account: Annotated[str, typer.Option("--account", help="Account name.")],
@@ -132,15 +162,17 @@ def orders(
         nonlocal push_error
         # One client (one event loop) for the import and the push: they share its pacing.
         async with ctx.client() as client:
-            summary = await import_orders(
-                client,
-                ctx.factory,
-                ctx.account,
-                storefronts,
-                since=start,
-                until=end,
-                clock=clock,
-            )
+            with _units_progress(not as_json) as advance:
+                summary = await import_orders(
+                    client,
+                    ctx.factory,
+                    ctx.account,
+                    storefronts,
+                    since=start,
+                    until=end,
+                    clock=clock,
+                    on_progress=advance,
+                )
             if summary.stock_changed:
                 try:
                     pushed.extend(

@@ -106,6 +106,18 @@ def _remap(factory: sessionmaker[Session], account_id: int, kind: str) -> int | 
         return remap_orders(session, account_id)
 
 
+def _known(code: str) -> bool:
+    """Whether ``code`` names a storefront at all (unknown codes are refused by the rule's own
+    validation, which names the valid ones)."""
+    from kaufland_sync.sellerapi.storefronts import Storefront
+
+    try:
+        Storefront.parse(code)
+    except ValueError:
+        return False
+    return True
+
+
 @app.command("set")
 def set_rule(
     account: AccountOption,
@@ -137,6 +149,16 @@ def set_rule(
         with transaction(factory) as session:
             found = _account(session, account)
             account_id = found.id
+            if (
+                storefront is not None
+                and _known(storefront)
+                and found.storefront(storefront) is None
+            ):
+                sold = ", ".join(s.storefront.value for s in found.storefronts) or "none"
+                fail(
+                    f"--storefront: account {account!r} does not sell on {storefront!r}, so the "
+                    f"rule could never apply (its storefronts: {sold})"
+                )
             row = store_rule(session, account_id, kind, source, target, storefront=storefront)
             stored = (row.kind.value, row.storefront, row.source, row.target)
     except MappingRuleError as exc:

@@ -116,5 +116,6 @@ def set_command(
         with transaction(open_store()) as session:
             set_attribute(session, sku, name, values or [])
     except (LookupError, ValueError) as exc:
-        fail(str(exc).strip("'\""))
+        # A KeyError's str() is its repr ('...'); its message is the first argument.
+        fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
     err.print(f"{sku}: {name} = {', '.join(values or []) or '(removed)'}")

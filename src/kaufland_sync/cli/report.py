@@ -6,7 +6,7 @@ with ``--json`` the whole report as JSON, or with ``--csv`` one CSV row per tabl
 line first). Money in JSON and CSV is in integer minor units (cents) of the row's currency;
 tables show major units.
 
-Exit codes: 0 success; 1 no such account, or a storefront the account does not sell on (fees);
+Exit codes: 0 success; 1 no such account, or a storefront the account does not sell on;
 2 bad arguments.
 """
 
@@ -98,8 +98,11 @@ def _storefront(value: str | None) -> Storefront | None:
 
 
 @contextmanager
-def _account(name: str | None) -> Iterator[tuple[Session, Account]]:
-    """A session on the store and the account to report on (the only one when not named)."""
+def _account(
+    name: str | None, storefront: Storefront | None = None
+) -> Iterator[tuple[Session, Account]]:
+    """A session on the store and the account to report on (the only one when not named);
+    refuses a ``storefront`` the account does not sell on (it could only report zeros)."""
     from sqlalchemy import select
 
     from kaufland_sync.cli._account import fail
@@ -121,6 +124,12 @@ def _account(name: str | None) -> Iterator[tuple[Session, Account]]:
             if maybe is None:
                 fail(f"no account named {name!r}")
             found = maybe
+        if storefront is not None and found.storefront(storefront) is None:
+            sold = ", ".join(s.storefront.value for s in found.storefronts) or "none"
+            fail(
+                f"account {found.name!r} does not sell on storefront {storefront.value!r} "
+                f"(its storefronts: {sold})"
+            )
         yield session, found
 
 
@@ -290,7 +299,7 @@ def commission(
     output = _format(as_json, as_csv)
     span = _range(first, last)
     code = _storefront(storefront)
-    with _account(account) as (session, found):
+    with _account(account, code) as (session, found):
         report = commission_report(session, found, storefront=code, span=span, by=by)
     if output == "json":
         print_json(report.as_dict())
@@ -446,7 +455,7 @@ def performance(
     span = _range(first, last)
     code = _storefront(storefront)
     now: datetime = utc_now()
-    with _account(account) as (session, found):
+    with _account(account, code) as (session, found):
         report = performance_report(session, found, now=now, storefront=code, span=span, by=by)
     if output == "json":
         print_json(report.as_dict())
@@ -522,18 +531,11 @@ def fees(
 ) -> None:
     """Estimated Kaufland fee and revenue per active SKU and storefront at the price the offers
     sync publishes, from the category fee table (SKUs without a mapped category say so)."""
-    from kaufland_sync.cli._account import fail
     from kaufland_sync.reports.fees import fee_report
 
     output = _format(as_json, as_csv)
     code = _storefront(storefront)
-    with _account(account) as (session, found):
-        if code is not None and found.storefront(code) is None:
-            sold = ", ".join(s.storefront.value for s in found.storefronts) or "none"
-            fail(
-                f"account {found.name!r} does not sell on storefront {code.value!r} "
-                f"(its storefronts: {sold})"
-            )
+    with _account(account, code) as (session, found):
         report = fee_report(session, found, storefront=code, skus=skus)
     if output == "json":
         print_json(report.as_dict())

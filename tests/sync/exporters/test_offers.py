@@ -15,8 +15,7 @@ from kaufland_sync.backoffice.protocol import Currency, ProductRecord, StockLeve
 from kaufland_sync.sellerapi.errors import OutcomeUnknownError
 from kaufland_sync.sellerapi.models import BulkUnitResult, Page, Unit
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account, Environment, OnDeactivate, SyncDirection
 from kaufland_sync.store.models.sync import BindingState, OfferBinding, RunOutcome, SyncRun
 from kaufland_sync.sync.exporters.offers import OfferExporter, SyncSummary
@@ -87,11 +86,9 @@ def products(n: int) -> list[ProductRecord]:
 
 
 @pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    made = session_factory(engine)
-    with transaction(made) as session:
+def factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The shared migrated store (tests/conftest.py) with the account ``shop`` (id 1)."""
+    with transaction(factory) as session:
         session.add(
             Account(
                 name="shop",
@@ -100,8 +97,7 @@ def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
                 environment=Environment.PLAYGROUND,
             )
         )
-    yield made
-    engine.dispose()
+    return factory
 
 
 async def run(

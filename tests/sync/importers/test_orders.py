@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -15,10 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.sellerapi.client import KauflandClient
 from kaufland_sync.sellerapi.models import OrderDetails, OrderUnit
-from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.db import transaction
+from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.orders import Customer, Order, OrderLine, SyncCursor
 from kaufland_sync.sync.importers.orders import import_orders
 
@@ -74,27 +72,6 @@ class FakeClient:
 
 def as_client(fake: FakeClient) -> KauflandClient:
     return cast(KauflandClient, fake)
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def account(factory: sessionmaker[Session]) -> Account:
-    with transaction(factory) as session:
-        return AccountRepository(session).add(
-            "shop",
-            client_key="k",
-            secret_key_encrypted="x",
-            environment=Environment.CUSTOM,
-            base_url="http://localhost",
-            storefronts=["de"],
-        )
 
 
 def counts(factory: sessionmaker[Session]) -> tuple[int | None, ...]:
@@ -236,3 +213,69 @@ def test_each_storefront_run_is_logged_ok_or_failed(
     ]
     assert (runs[0].created, runs[0].updated, runs[0].finished_at) == (2, 0, T0)
     assert runs[1].updated == 1 and "Kaufland is down" in (runs[1].error_summary or "")
+
+
+def test_a_unit_listed_twice_in_one_batch_is_written_once_as_last_read(
+    factory: sessionmaker[Session], account: Account
+) -> None:
+    """Offset paging over a list Kaufland keeps changing can show a unit twice in one page run;
+    the later read wins and no unique key is hit."""
+    fake = FakeClient([unit(1, "A"), unit(2, "A"), unit(1, "A", status="sent")])
+    summary = asyncio.run(
+        import_orders(as_client(fake), factory, account, ["de"], clock=lambda: T0)
+    )
+    assert (summary.lines_new, summary.unchanged) == (2, 1)
+    with factory() as session:
+        statuses = dict(session.execute(select(OrderLine.id_order_unit, OrderLine.status)).all())
+    assert statuses == {1: "sent", 2: "need_to_be_sent"}
+
+
+def test_addresses_shown_by_a_changed_unit_count_as_released(
+    factory: sessionmaker[Session], account: Account
+) -> None:
+    """An order imported while Kaufland hid its addresses; the next listing shows the unit with
+    them (it moved on from ``open``): the order gets them, and the summary says so."""
+    hidden = unit(1, "A", status="open", billing_address=None, shipping_address=None, buyer=None)
+
+    class HiddenThenGone(FakeResource):
+        async def get(self, id_order: str) -> OrderDetails:
+            # Still hidden when re-read right after the first import.
+            return OrderDetails.model_validate({"id_order": id_order, "order_units": []})
+
+    first = FakeClient([hidden])
+    first.order_units = first.orders = HiddenThenGone([hidden], None)
+    asyncio.run(import_orders(as_client(first), factory, account, ["de"], clock=lambda: T0))
+    with factory() as session:
+        order = session.scalars(select(Order)).one()
+        assert order.shipping_address is None
+        assert session.scalars(select(OrderLine.addresses_hidden)).one() is True
+
+    shown = FakeClient([unit(1, "A", ts_updated_iso="2026-03-01T10:20:00Z")])
+    later = T0 + timedelta(minutes=20)
+    summary = asyncio.run(
+        import_orders(as_client(shown), factory, account, ["de"], clock=lambda: later)
+    )
+    assert summary.addresses_released == 1
+    with factory() as session:
+        assert session.scalars(select(Order.shipping_address)).one() == ADDRESS
+        assert session.scalars(select(OrderLine.addresses_hidden)).one() is False
+
+
+def test_progress_is_told_of_every_unit_written_per_storefront(
+    factory: sessionmaker[Session], account: Account
+) -> None:
+    from kaufland_sync.sync.importers.orders import BATCH
+
+    fake = FakeClient([unit(i, f"O{i}") for i in range(1, BATCH + 6)])
+    told: list[tuple[str, int]] = []
+    asyncio.run(
+        import_orders(
+            as_client(fake),
+            factory,
+            account,
+            ["de"],
+            clock=lambda: T0,
+            on_progress=lambda storefront, n: told.append((storefront.value, n)),
+        )
+    )
+    assert told == [("de", BATCH), ("de", 5)]

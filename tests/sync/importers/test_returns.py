@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -19,15 +19,14 @@ from kaufland_sync.sellerapi.errors import NotFoundError
 from kaufland_sync.sellerapi.models import Return as ApiReturn
 from kaufland_sync.sellerapi.models import ReturnDetails, ReturnUnitDetails
 from kaufland_sync.sellerapi.models import ReturnUnit as ApiReturnUnit
-from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.db import transaction
+from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.catalog import Currency, Product, StockLevel
 from kaufland_sync.store.models.orders import Order, OrderLine, SyncCursor
 from kaufland_sync.store.models.returns import Return, ReturnUnit
 from kaufland_sync.store.models.sync import RunOutcome, SyncKind, SyncRun
 from kaufland_sync.sync.importers.returns import OVERLAP, import_returns
+from tests.builders import new_account
 
 T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
 SKU = "SKU-R"
@@ -150,24 +149,9 @@ def client(market: Market) -> KauflandClient:
 
 
 @pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
 def account(factory: sessionmaker[Session]) -> Account:
     with transaction(factory) as session:
-        account = AccountRepository(session).add(
-            "shop",
-            client_key="k",
-            secret_key_encrypted="x",
-            environment=Environment.CUSTOM,
-            base_url="http://localhost",
-            storefronts=["de"],
-        )
+        account = new_account(session)
         account.restock_returns = True
         return account
 

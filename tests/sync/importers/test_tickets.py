@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -15,14 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.sellerapi.client import KauflandClient
 from kaufland_sync.sellerapi.models import Ticket as ApiTicket
-from kaufland_sync.store.accounts import AccountRepository
-from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
-from kaufland_sync.store.models.accounts import Account, Environment
+from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.orders import SyncCursor
 from kaufland_sync.store.models.returns import Ticket
 from kaufland_sync.store.models.sync import RunOutcome, SyncKind, SyncRun
 from kaufland_sync.sync.importers.tickets import OVERLAP, import_tickets
+from tests.builders import add_account
 
 T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
@@ -73,24 +71,8 @@ class FakeClient:
 
 
 @pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
 def account(factory: sessionmaker[Session]) -> Account:
-    with transaction(factory) as session:
-        return AccountRepository(session).add(
-            "shop",
-            client_key="k",
-            secret_key_encrypted="x",
-            environment=Environment.CUSTOM,
-            base_url="http://localhost",
-            storefronts=["de", "cz"],
-        )
+    return add_account(factory, storefronts=("de", "cz"))
 
 
 def run(fake: FakeClient, factory: sessionmaker[Session], account: Account, at: datetime) -> Any:

@@ -10,8 +10,18 @@ Contract of :func:`import_orders`, per storefront:
 * **Exactly once.** Customers, orders and lines are keyed by Kaufland's ids (unique
   constraints). Each batch is one transaction that looks rows up before inserting them; if
   another run inserted the same row meanwhile, the unique key refuses ours, the batch is rolled
-  back and redone, and then finds that row. A run killed at any point leaves whole batches and
-  an unmoved cursor; the rerun reads the same units again and updates in place.
+  back and redone, and then finds that row (:func:`~kaufland_sync.sync.importers._common.redone`).
+  A run killed at any point leaves whole batches and an unmoved cursor; the rerun reads the same
+  units again and updates in place. A unit listed twice (offset paging while Kaufland changes
+  units) is written once, as last read.
+* **Unchanged units cost one query per batch.** A batch first reads the stored payloads of its
+  units (one ``IN`` query); units whose payload is the same as stored are counted
+  ``unchanged`` and nothing else is done for them (no write, no lock). For the rest, the batch
+  reads their orders with all their lines and their customers (one query each), changes the
+  stored rows in memory and inserts new customers, orders and lines with one statement per
+  table. The stored orders are locked (PostgreSQL) in ``id_order`` order and their lines are
+  checked again after the writes, so an order's status summary covers the lines a concurrent
+  run wrote meanwhile.
 * **Cursor.** Moves to ``min(run start, until)`` only after the storefront's whole read
   succeeded, and never backwards. Capping at the run's start means changes made during the run
   are read again next time.
@@ -28,29 +38,37 @@ Contract of :func:`import_orders`, per storefront:
   consumed (one piece off the catalogue) when shipped, released when cancelled, each once. The
   summary lists the SKUs whose reservation changed, for the stock push that follows an import.
 * **Sync log.** One ``SyncRun`` (kind ``orders``) per storefront and run: order units created,
-  updated and unchanged, outcome ``ok`` or ``failed`` with the error. A killed run leaves its
-  row ``running``.
+  updated and unchanged, outcome ``ok`` or ``failed`` with the error
+  (:func:`~kaufland_sync.sync.importers._common.logged_run`). A killed process leaves its row
+  ``running``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kaufland_sync.sellerapi.client import KauflandClient
 from kaufland_sync.sellerapi.models import Address, Buyer, OrderUnit
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account
-from kaufland_sync.store.models.orders import Customer, Order, OrderLine, SyncCursor
-from kaufland_sync.store.models.sync import RunOutcome, SyncKind, SyncRun
+from kaufland_sync.store.models.orders import Customer, Order, OrderLine
+from kaufland_sync.store.models.sync import SyncKind
+from kaufland_sync.sync.importers._common import (
+    OVERLAP,
+    Cursor,
+    ImportSummary,
+    logged_run,
+    write_counted,
+)
 from kaufland_sync.sync.order_mapping import (
     OrderMappings,
     apply_to_order,
@@ -62,17 +80,15 @@ from kaufland_sync.sync.reservations import StockKeeper, Transition
 __all__ = ["CURSOR_KIND", "OVERLAP", "OrderImportSummary", "import_orders"]
 
 CURSOR_KIND = "order_units"
-#: Read this much before the cursor: a unit Kaufland stamped slightly before our clock said the
-#: last run started is still read. Rereading is harmless (upserts).
-OVERLAP = timedelta(minutes=5)
+#: Order units written per transaction (two pages of Kaufland's listing).
 BATCH = 200
-#: A batch that collided with a concurrent run is redone this many times before giving up.
-ATTEMPTS = 5
 
 
 @dataclass
-class OrderImportSummary:
+class OrderImportSummary(ImportSummary):
     """What one ``import_orders`` call did, over all its storefronts."""
+
+    RUN_COUNTS: ClassVar[tuple[str, str, str]] = ("lines_new", "lines_updated", "unchanged")
 
     orders_new: int = 0
     orders_updated: int = 0
@@ -87,32 +103,11 @@ class OrderImportSummary:
     #: whose offered amount must be pushed to the storefronts now.
     stock_changed: set[str] = field(default_factory=set)
 
-    def add(self, other: OrderImportSummary) -> None:
-        """Add ``other``'s counts and SKUs to this summary."""
-        for f in fields(self):
-            if f.name == "stock_changed":
-                self.stock_changed |= other.stock_changed
-            else:
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
     def count(self, transition: Transition, sku: str | None) -> None:
+        """Count one reservation change of a line of ``sku``."""
         setattr(self, transition.value, getattr(self, transition.value) + 1)
         if sku:
             self.stock_changed.add(sku)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "orders_new": self.orders_new,
-            "orders_updated": self.orders_updated,
-            "lines_new": self.lines_new,
-            "lines_updated": self.lines_updated,
-            "unchanged": self.unchanged,
-            "addresses_released": self.addresses_released,
-            "reserved": self.reserved,
-            "consumed": self.consumed,
-            "released": self.released,
-            "stock_changed": sorted(self.stock_changed),
-        }
 
 
 def _address(value: Address | None) -> dict[str, Any] | None:
@@ -129,146 +124,393 @@ def _order_raw(unit: OrderUnit) -> dict[str, Any]:
     return raw
 
 
+def _shows_addresses(unit: OrderUnit) -> bool:
+    return unit.billing_address is not None or unit.shipping_address is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One unit as read, with its payload as a line stores it (``OrderLine.raw``)."""
+
+    unit: OrderUnit
+    raw: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.unit.id_order, self.unit.id_order_unit
+
+
+def _customer(session: Session, account_id: int, buyer: Buyer | None) -> Customer | None:
+    """The customer of ``buyer`` (looked up, else created and flushed), with the buyer's e-mail
+    when Kaufland shows one."""
+    if buyer is None:
+        return None
+    found = session.scalar(
+        select(Customer).where(
+            Customer.account_id == account_id, Customer.id_buyer == buyer.id_buyer
+        )
+    )
+    if found is None:
+        found = Customer(account_id=account_id, id_buyer=buyer.id_buyer, email=None)
+        session.add(found)
+        session.flush()
+    if buyer.email and found.email != buyer.email:
+        found.email = buyer.email
+    return found
+
+
+# The columns written for a new order and a new line. New rows are built in memory as unsaved
+# ORM objects (the mapping and reservation rules work on those) and inserted with one statement
+# per table: a flush would send one INSERT per row on SQLite, and tracking thousands of new
+# objects costs more than the rows' values. ``created_at`` / ``updated_at`` take their column
+# defaults.
+_ORDER_COLUMNS = (
+    "account_id",
+    "id_order",
+    "storefront",
+    "currency",
+    "customer_id",
+    "ordered_at",
+    "status",
+    "local_status",
+    "payment_method",
+    "shipping_method",
+    "billing_address",
+    "shipping_address",
+    "raw",
+)
+_LINE_COLUMNS = (
+    "order_id",
+    "id_order_unit",
+    "sku",
+    "status",
+    "local_status",
+    "stock_state",
+    "sent_at",
+    "cancel_reason",
+    "price",
+    "revenue_gross",
+    "revenue_net",
+    "shipping_rate",
+    "vat",
+    "delivery_time_expires_iso",
+    "ts_updated",
+    "addresses_hidden",
+    "raw",
+)
+
+
+def _values(row: Order | OrderLine, columns: tuple[str, ...]) -> dict[str, Any]:
+    """An unsaved object's column values (every one of them is set by the batch, or ``None``
+    by default)."""
+    return {name: getattr(row, name) for name in columns}
+
+
 class _Batch:
-    """Writes one batch of units (grouped by order) in one session."""
+    """Writes one batch of units in one session (one attempt of one transaction).
+
+    Its statements, whatever the batch's size: the stored payloads of the batch's lines; then,
+    only when some unit is new or changed, the account's mappings, the touched orders with
+    their lines, their customers, one insert per table for new customers, orders and lines, the
+    updates of stored rows, and a recheck of the stored orders' lines."""
 
     def __init__(
         self,
         session: Session,
-        account: Account,
+        account_id: int,
+        storefront: Storefront,
         summary: OrderImportSummary,
         *,
         clock: Callable[[], datetime],
-        mappings: OrderMappings | None = None,
     ) -> None:
         self.session = session
-        self.account = account
+        self.account_id = account_id
+        self.storefront = storefront
         self.summary = summary
-        self.mappings = mappings if mappings is not None else load_mappings(session, account.id)
-        self.stock = StockKeeper(session, account.id, now=clock)
+        self.stock = StockKeeper(session, account_id, now=clock)
 
-    def customer(self, buyer: Buyer | None) -> Customer | None:
-        if buyer is None:
-            return None
-        found = self.session.scalar(
+    def write(self, reads: list[_Read]) -> None:
+        """Upsert ``reads`` (at most one per order unit)."""
+        stored = self._stored_payloads(reads)
+        changed = [r for r in reads if stored.get(r.key) != r.raw]
+        self.summary.unchanged += len(reads) - len(changed)
+        if not changed:
+            return
+        # Every unit of a touched order counts for its order-level fields (the first one, the
+        # first showing addresses), as when the order was written from the whole batch.
+        touched = sorted({r.unit.id_order for r in changed})
+        of_order: dict[str, list[OrderUnit]] = {id_order: [] for id_order in touched}
+        for r in reads:
+            if r.unit.id_order in of_order:
+                of_order[r.unit.id_order].append(r.unit)
+        changed_of: dict[str, list[_Read]] = {id_order: [] for id_order in touched}
+        for r in changed:
+            changed_of[r.unit.id_order].append(r)
+
+        mappings = load_mappings(self.session, self.account_id)
+        stored_orders = self._orders(touched)
+        customers = self._customers(touched, of_order)
+
+        new_orders: list[Order] = []
+        new_lines: dict[str, list[OrderLine]] = {}  # id_order → its unsaved lines
+        lines_of: dict[str, list[OrderLine]] = {}  # id_order → all its lines
+        moves: list[tuple[OrderLine, Storefront, str | None]] = []
+        for id_order in touched:
+            units = of_order[id_order]
+            order = stored_orders.get(id_order)
+            if order is None:
+                order = Order(
+                    account_id=self.account_id,
+                    id_order=id_order,
+                    storefront=Storefront(units[0].storefront or self.storefront),
+                    raw={},
+                )
+                new_orders.append(order)
+                self.summary.orders_new += 1
+                lines = []
+            else:
+                # Some unit of it is new or changed, so the order is written again.
+                self.summary.orders_updated += 1
+                lines = list(order.lines)
+            # A stored order whose addresses Kaufland hid until now, shown by this batch.
+            was_hidden = any(line.addresses_hidden for line in lines)
+            self._order_fields(order, units, customers)
+            by_unit = {line.id_order_unit: line for line in lines}
+            for r in changed_of[id_order]:
+                line = by_unit.get(r.unit.id_order_unit)
+                if line is None:
+                    line = self._new_line(order, r)
+                    lines.append(line)
+                    new_lines.setdefault(id_order, []).append(line)
+                else:
+                    moves.append(self._update_line(order, line, r))
+            _summaries(order, lines, units, mappings)
+            if was_hidden and not any(line.addresses_hidden for line in lines):
+                self.summary.addresses_released += 1
+            lines_of[id_order] = lines
+
+        self._insert(new_orders, new_lines, stored_orders)
+        self.session.flush()  # the stored rows' changes
+        # Moves out of "reserved" are conditional updates of stored lines, after the writes.
+        for line, storefront, fulfillment_type in moves:
+            transition = self.stock.on_line(
+                line, new=False, storefront=storefront, fulfillment_type=fulfillment_type
+            )
+            if transition is not None:
+                self.summary.count(transition, line.sku)
+        self._recheck(list(stored_orders.values()), lines_of, of_order, mappings)
+
+    def _stored_payloads(self, reads: list[_Read]) -> dict[tuple[str, int], dict[str, Any]]:
+        """(id_order, id_order_unit) → stored payload, for this account's lines of the batch's
+        orders. Asked by order (the orders' unique key, then the lines' key within the order):
+        asked by ``id_order_unit``, SQLite would walk every order of the account."""
+        rows = self.session.execute(
+            select(Order.id_order, OrderLine.id_order_unit, OrderLine.raw)
+            .join(Order, OrderLine.order_id == Order.id)
+            .where(
+                Order.account_id == self.account_id,
+                Order.id_order.in_(sorted({r.unit.id_order for r in reads})),
+            )
+        )
+        return {(id_order, id_ou): raw for id_order, id_ou, raw in rows}
+
+    def _orders(self, touched: list[str]) -> dict[str, Order]:
+        """The stored orders among ``touched``, with all their lines. Locked in ``id_order``
+        order on PostgreSQL (``FOR NO KEY UPDATE``; SQLite has no row locks): a concurrent
+        import writing one of them waits until this batch committed, then sees its lines, while
+        rows that merely refer to an order (its lines, outbox messages) can still be added."""
+        found = self.session.scalars(
+            select(Order)
+            .where(Order.account_id == self.account_id, Order.id_order.in_(touched))
+            .order_by(Order.id_order)
+            .with_for_update(key_share=True)
+            .options(selectinload(Order.lines))
+        )
+        return {order.id_order: order for order in found}
+
+    def _customers(
+        self, touched: list[str], of_order: dict[str, list[OrderUnit]]
+    ) -> dict[int, int]:
+        """id_buyer → customer id for the buyers of the touched orders. Each order's buyer (its
+        first unit with one) sets the customer's e-mail when shown, in ``id_order`` order, as
+        writing the orders one by one would; missing customers are inserted (one statement)."""
+        emails: dict[int, str | None] = {}
+        for id_order in touched:
+            buyer = next((u.buyer for u in of_order[id_order] if u.buyer), None)
+            if buyer is not None:
+                emails[buyer.id_buyer] = buyer.email or emails.get(buyer.id_buyer)
+        if not emails:
+            return {}
+        ids: dict[int, int] = {}
+        for customer in self.session.scalars(
             select(Customer).where(
-                Customer.account_id == self.account.id, Customer.id_buyer == buyer.id_buyer
+                Customer.account_id == self.account_id, Customer.id_buyer.in_(sorted(emails))
             )
-        )
-        if found is None:
-            found = Customer(account_id=self.account.id, id_buyer=buyer.id_buyer, email=None)
-            self.session.add(found)
-            self.session.flush()
-        if buyer.email and found.email != buyer.email:
-            found.email = buyer.email
-        return found
+        ):
+            ids[customer.id_buyer] = customer.id
+            email = emails[customer.id_buyer]
+            if email and customer.email != email:
+                customer.email = email
+        missing = [
+            {"account_id": self.account_id, "id_buyer": id_buyer, "email": emails[id_buyer]}
+            for id_buyer in sorted(emails.keys() - ids.keys())
+        ]
+        if missing:
+            made = self.session.execute(
+                insert(Customer).returning(Customer.id_buyer, Customer.id), missing
+            )
+            ids.update((id_buyer, id_) for id_buyer, id_ in made)
+        return ids
 
-    def order(self, id_order: str, units: list[OrderUnit], storefront: Storefront) -> None:
+    @staticmethod
+    def _order_fields(order: Order, units: list[OrderUnit], customers: dict[int, int]) -> None:
         first = units[0]
-        order = self.session.scalar(
-            select(Order).where(Order.account_id == self.account.id, Order.id_order == id_order)
-        )
-        created = order is None
-        if order is None:
-            order = Order(
-                account_id=self.account.id,
-                id_order=id_order,
-                storefront=Storefront(first.storefront or storefront),
-                raw={},
-            )
-            self.session.add(order)
-        before = (
-            order.billing_address,
-            order.shipping_address,
-            order.customer_id,
-            order.status,
-            order.local_status,
-        )
-        customer = self.customer(next((u.buyer for u in units if u.buyer), None))
-        if customer is not None:
-            order.customer_id = customer.id
+        buyer = next((u.buyer for u in units if u.buyer), None)
+        if buyer is not None:
+            order.customer_id = customers[buyer.id_buyer]
         order.currency = first.currency or order.currency
         order.ordered_at = first.ts_created_iso or order.ordered_at
-        shown = next((u for u in units if u.billing_address or u.shipping_address), None)
+        shown = next((u for u in units if _shows_addresses(u)), None)
         if shown is not None:
             order.billing_address = _address(shown.billing_address)
             order.shipping_address = _address(shown.shipping_address)
         if shown is not None or not order.raw:
             order.raw = _order_raw(shown or first)
+
+    def _new_line(self, order: Order, read: _Read) -> OrderLine:
+        """An unsaved line for a unit seen for the first time, reserving its piece if the rules
+        say so (no store access: a new line only gets its first state)."""
+        line = OrderLine(id_order_unit=read.unit.id_order_unit, sent_at=None)
+        _copy(line, read)
+        self.summary.lines_new += 1
+        transition = self.stock.on_line(
+            line, new=True, storefront=order.storefront, fulfillment_type=_fulfillment(read.unit)
+        )
+        if transition is not None:
+            self.summary.count(transition, line.sku)
+        return line
+
+    def _update_line(
+        self, order: Order, line: OrderLine, read: _Read
+    ) -> tuple[OrderLine, Storefront, str | None]:
+        """Copy a changed unit onto its stored line; returns the stock move to check once the
+        batch's changes are written."""
+        _copy(line, read)
+        self.summary.lines_updated += 1
+        return line, order.storefront, _fulfillment(read.unit)
+
+    def _insert(
+        self,
+        orders: list[Order],
+        lines: dict[str, list[OrderLine]],
+        stored: dict[str, Order],
+    ) -> None:
+        """Insert the new orders, then every new line (of new and stored orders alike)."""
+        ids = {order.id_order: order.id for order in stored.values()}
+        if orders:
+            made = self.session.execute(
+                insert(Order).returning(Order.id_order, Order.id),
+                [_values(order, _ORDER_COLUMNS) for order in orders],
+            )
+            ids.update((id_order, id_) for id_order, id_ in made)
+        rows: list[dict[str, Any]] = []
+        for id_order, new in lines.items():
+            for line in new:
+                line.order_id = ids[id_order]
+                rows.append(_values(line, _LINE_COLUMNS))
+        if rows:
+            # With RETURNING, SQLAlchemy sends the rows as a few multi-row INSERTs
+            # ("insertmanyvalues"); without, as one execution per row, which costs PostgreSQL
+            # far more. The ids themselves are not needed.
+            self.session.execute(insert(OrderLine).returning(OrderLine.id), rows)
+
+    def _recheck(
+        self,
+        stored: list[Order],
+        lines_of: dict[str, list[OrderLine]],
+        of_order: dict[str, list[OrderUnit]],
+        mappings: OrderMappings,
+    ) -> None:
+        """Summarise again the stored orders whose lines changed under us.
+
+        The orders were read before this transaction wrote anything; on SQLite that read does
+        not block a concurrent run, which may have added or changed lines of the same orders
+        before we got the write lock (held now). One narrow query compares what the store holds
+        with what the summaries used; the few orders that differ are reloaded."""
+        if not stored:
+            return
+        by_id = {order.id: order for order in stored}
+        held: dict[int, set[tuple[int, str]]] = {order_id: set() for order_id in by_id}
+        for order_id, id_order_unit, status in self.session.execute(
+            select(OrderLine.order_id, OrderLine.id_order_unit, OrderLine.status).where(
+                OrderLine.order_id.in_(sorted(by_id))
+            )
+        ):
+            held[order_id].add((id_order_unit, status))
+        stale = [
+            order
+            for order in stored
+            if held[order.id] != {(ln.id_order_unit, ln.status) for ln in lines_of[order.id_order]}
+        ]
+        if not stale:
+            return
+        fresh: dict[int, list[OrderLine]] = {order.id: [] for order in stale}
+        for line in self.session.scalars(
+            select(OrderLine)
+            .where(OrderLine.order_id.in_(sorted(fresh)))
+            .order_by(OrderLine.id_order_unit)
+            .execution_options(populate_existing=True)
+        ):
+            fresh[line.order_id].append(line)
+        for order in stale:
+            set_committed_value(order, "lines", fresh[order.id])
+            _summaries(order, fresh[order.id], of_order[order.id_order], mappings)
         self.session.flush()
 
-        lines_changed = False
-        existing = {
-            line.id_order_unit: line
-            for line in self.session.scalars(
-                select(OrderLine).where(
-                    OrderLine.order_id == order.id,
-                    OrderLine.id_order_unit.in_([u.id_order_unit for u in units]),
-                )
-            )
-        }
-        for unit in units:
-            raw = unit.model_dump(mode="json", by_alias=True)
-            line = existing.get(unit.id_order_unit)
-            new = line is None
-            if line is None:
-                line = OrderLine(order_id=order.id, id_order_unit=unit.id_order_unit)
-                self.session.add(line)
-                self.summary.lines_new += 1
-            elif line.raw == raw:
-                self.summary.unchanged += 1
-                continue
-            else:
-                self.summary.lines_updated += 1
-            lines_changed = True
-            line.sku = unit.id_offer
-            line.status = str(unit.status)
-            line.price = unit.price
-            line.revenue_gross = unit.revenue_gross
-            line.revenue_net = unit.revenue_net
-            line.shipping_rate = unit.shipping_rate
-            line.vat = None if unit.vat is None else Decimal(str(unit.vat))
-            line.delivery_time_expires_iso = unit.delivery_time_expires_iso
-            line.ts_updated = unit.ts_updated_iso
-            line.addresses_hidden = unit.billing_address is None and unit.shipping_address is None
-            line.cancel_reason = None if unit.cancel_reason is None else str(unit.cancel_reason)
-            line.raw = raw
-            transition = self.stock.on_line(
-                line,
-                new=new,
-                storefront=order.storefront,
-                fulfillment_type=None
-                if unit.fulfillment_type is None
-                else str(unit.fulfillment_type),
-            )
-            if transition is not None:
-                self.summary.count(transition, line.sku)
-        self.session.flush()
-        if shown is not None:
-            # The addresses are visible now: no line of this order needs a re-read any more.
-            for line in self.session.scalars(
-                select(OrderLine).where(
-                    OrderLine.order_id == order.id, OrderLine.addresses_hidden.is_(True)
-                )
-            ):
+
+def _fulfillment(unit: OrderUnit) -> str | None:
+    return None if unit.fulfillment_type is None else str(unit.fulfillment_type)
+
+
+def _copy(line: OrderLine, read: _Read) -> None:
+    """Kaufland's values of the unit onto its line."""
+    unit = read.unit
+    line.sku = unit.id_offer
+    line.status = str(unit.status)
+    line.price = unit.price
+    line.revenue_gross = unit.revenue_gross
+    line.revenue_net = unit.revenue_net
+    line.shipping_rate = unit.shipping_rate
+    line.vat = None if unit.vat is None else Decimal(str(unit.vat))
+    line.delivery_time_expires_iso = unit.delivery_time_expires_iso
+    line.ts_updated = unit.ts_updated_iso
+    line.addresses_hidden = not _shows_addresses(unit)
+    line.cancel_reason = None if unit.cancel_reason is None else str(unit.cancel_reason)
+    line.raw = read.raw
+
+
+def _summaries(
+    order: Order, lines: list[OrderLine], units: list[OrderUnit], mappings: OrderMappings
+) -> None:
+    """The order's status summaries from ``lines`` (all its lines); once the batch shows the
+    addresses, no line of the order needs a re-read for them any more."""
+    if any(_shows_addresses(u) for u in units):
+        for line in lines:
+            if line.addresses_hidden:
                 line.addresses_hidden = False
-        all_lines = list(
-            self.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
-        )
-        order.status = status_summary(line.status for line in all_lines)
-        apply_to_order(order, all_lines, self.mappings)
-        self.session.flush()
-        after = (
-            order.billing_address,
-            order.shipping_address,
-            order.customer_id,
-            order.status,
-            order.local_status,
-        )
-        if created:
-            self.summary.orders_new += 1
-        elif lines_changed or before != after:
-            self.summary.orders_updated += 1
+    order.status = status_summary(line.status for line in lines)
+    apply_to_order(order, lines, mappings)
+
+
+def _reads(units: list[OrderUnit]) -> tuple[list[_Read], int]:
+    """The batch's units, one per order unit (a unit listed twice counts as last read), and
+    how many were dropped as repeats."""
+    latest: dict[tuple[str, int], _Read] = {}
+    for unit in units:
+        read = _Read(unit, unit.model_dump(mode="json", by_alias=True))
+        latest.pop(read.key, None)  # keep the listing order of the last reads
+        latest[read.key] = read
+    return list(latest.values()), len(units) - len(latest)
 
 
 def _write(
@@ -279,58 +521,14 @@ def _write(
     summary: OrderImportSummary,
     clock: Callable[[], datetime],
 ) -> None:
-    """Upsert one batch in one transaction, redone when a concurrent run won a unique key."""
-    by_order: dict[str, list[OrderUnit]] = {}
-    for unit in units:
-        by_order.setdefault(unit.id_order, []).append(unit)
-    for attempt in range(1, ATTEMPTS + 1):
-        # Count into a scratch summary: a rolled-back attempt must not count.
-        scratch = OrderImportSummary()
-        try:
-            with transaction(factory) as session:
-                batch = _Batch(session, account, scratch, clock=clock)
-                for id_order in sorted(by_order):
-                    batch.order(id_order, by_order[id_order], storefront)
-        except IntegrityError:
-            if attempt == ATTEMPTS:
-                raise
-            continue
-        summary.add(scratch)
-        return
+    """Upsert one batch in one transaction, redone when a concurrent run got in the way."""
+    reads, repeats = _reads(units)
 
+    def work(session: Session, scratch: OrderImportSummary) -> None:
+        scratch.unchanged += repeats  # a repeat is a unit read again
+        _Batch(session, account.id, storefront, scratch, clock=clock).write(reads)
 
-def _cursor(session: Session, account: Account, storefront: Storefront) -> SyncCursor | None:
-    return session.scalar(
-        select(SyncCursor).where(
-            SyncCursor.account_id == account.id,
-            SyncCursor.storefront == storefront,
-            SyncCursor.kind == CURSOR_KIND,
-        )
-    )
-
-
-def _advance(
-    factory: sessionmaker[Session], account: Account, storefront: Storefront, to: datetime
-) -> None:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with transaction(factory) as session:
-                cursor = _cursor(session, account, storefront)
-                if cursor is None:
-                    session.add(
-                        SyncCursor(
-                            account_id=account.id,
-                            storefront=storefront,
-                            kind=CURSOR_KIND,
-                            position=to,
-                        )
-                    )
-                elif to > cursor.position:
-                    cursor.position = to
-            return
-        except IntegrityError:
-            if attempt == ATTEMPTS:
-                raise
+    write_counted(factory, summary, work)
 
 
 async def _release_addresses(
@@ -339,7 +537,6 @@ async def _release_addresses(
     account: Account,
     storefront: Storefront,
     summary: OrderImportSummary,
-    clock: Callable[[], datetime],
 ) -> None:
     """Re-read the orders that still have hidden addresses; fill in those Kaufland now shows."""
     with factory() as session:
@@ -370,9 +567,7 @@ async def _release_addresses(
             order.shipping_address = _address(details.shipping_address)
             payload = details.model_dump(mode="json", by_alias=True)
             order.raw = {k: v for k, v in payload.items() if k != "order_units"}
-            buyer = _Batch(
-                session, account, summary, clock=clock, mappings=OrderMappings({})
-            ).customer(details.buyer)
+            buyer = _customer(session, account.id, details.buyer)
             if buyer is not None:
                 order.customer_id = buyer.id
             for line in order.lines:
@@ -389,28 +584,44 @@ async def import_orders(
     since: datetime | None = None,
     until: datetime | None = None,
     clock: Callable[[], datetime],
+    on_progress: Callable[[Storefront, int], None] | None = None,
 ) -> OrderImportSummary:
     """Import the order units of ``account`` changed on each of ``storefronts`` (see the module
     docstring for the guarantees). ``since``/``until`` bound a history import; without ``since``
     the storefront's cursor decides (everything on the first run). ``clock`` gives the run's
-    start time (aware UTC). Errors from Kaufland or the store propagate; the batches written
-    before stay, and the cursor of the failing storefront does not move."""
+    start time (aware UTC). ``on_progress(storefront, n)`` is told of every ``n`` units written
+    (a progress bar for long history imports). Errors from Kaufland or the store propagate
+    after the storefront's sync run is marked failed; the batches written before stay, and the
+    cursor of the failing storefront does not move."""
     started = clock()
     cap = started if until is None else min(started, until)
     summary = OrderImportSummary()
     for value in storefronts:
         storefront = Storefront(value)
         part = OrderImportSummary()
-        run_id = _start_run(factory, account, storefront, clock)
-        try:
+        cursor = Cursor(CURSOR_KIND, account.id, storefront)
+        with logged_run(
+            factory,
+            kind=SyncKind.ORDERS,
+            account_id=account.id,
+            storefront=storefront,
+            started=clock(),
+            summary=part,
+            clock=clock,
+        ):
+            start = since if since is not None else cursor.read_from(factory)
             await _import_storefront(
-                client, factory, account, storefront, part, since=since, until=until, clock=clock
+                client,
+                factory,
+                account,
+                storefront,
+                part,
+                start=start,
+                until=until,
+                clock=clock,
+                on_progress=on_progress,
             )
-            _advance(factory, account, storefront, cap)
-        except Exception as error:
-            _finish_run(factory, run_id, part, clock, error=error)
-            raise
-        _finish_run(factory, run_id, part, clock)
+            cursor.advance(factory, cap)
         summary.add(part)
     return summary
 
@@ -422,15 +633,16 @@ async def _import_storefront(
     storefront: Storefront,
     summary: OrderImportSummary,
     *,
-    since: datetime | None,
+    start: datetime | None,
     until: datetime | None,
     clock: Callable[[], datetime],
+    on_progress: Callable[[Storefront, int], None] | None,
 ) -> None:
-    start = since
-    if start is None:
-        with factory() as session:
-            cursor = _cursor(session, account, storefront)
-            start = None if cursor is None else cursor.position - OVERLAP
+    def write(units: list[OrderUnit]) -> None:
+        _write(factory, account, storefront, units, summary, clock)
+        if on_progress is not None:
+            on_progress(storefront, len(units))
+
     pending: list[OrderUnit] = []
     async for unit in client.order_units.iter_all(
         storefront=storefront,
@@ -441,49 +653,8 @@ async def _import_storefront(
             continue
         pending.append(unit)
         if len(pending) >= BATCH:
-            _write(factory, account, storefront, pending, summary, clock)
+            write(pending)
             pending = []
     if pending:
-        _write(factory, account, storefront, pending, summary, clock)
-    await _release_addresses(client, factory, account, storefront, summary, clock)
-
-
-def _start_run(
-    factory: sessionmaker[Session],
-    account: Account,
-    storefront: Storefront,
-    clock: Callable[[], datetime],
-) -> int:
-    with transaction(factory) as session:
-        row = SyncRun(
-            kind=SyncKind.ORDERS,
-            account_id=account.id,
-            storefront=storefront,
-            started_at=clock(),
-            outcome=RunOutcome.RUNNING,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
-
-
-def _finish_run(
-    factory: sessionmaker[Session],
-    run_id: int,
-    part: OrderImportSummary,
-    clock: Callable[[], datetime],
-    *,
-    error: BaseException | None = None,
-) -> None:
-    """Close the storefront's sync-log row: order units created, updated and read unchanged."""
-    with transaction(factory) as session:
-        row = session.get(SyncRun, run_id)
-        if row is None:  # the account was removed meanwhile: nothing to log against
-            return
-        row.finished_at = clock()
-        row.created, row.updated, row.unchanged = part.lines_new, part.lines_updated, part.unchanged
-        if error is None:
-            row.outcome = RunOutcome.OK
-        else:
-            row.outcome = RunOutcome.FAILED
-            row.error_summary = f"{type(error).__name__}: {error}"[:2000]
+        write(pending)
+    await _release_addresses(client, factory, account, storefront, summary)

@@ -45,14 +45,12 @@ each, counting return units):
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from kaufland_sync.sellerapi.client import KauflandClient
@@ -60,22 +58,24 @@ from kaufland_sync.sellerapi.errors import NotFoundError
 from kaufland_sync.sellerapi.models import Return as ApiReturn
 from kaufland_sync.sellerapi.models import ReturnUnit as ApiReturnUnit
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account, AccountStorefront
-from kaufland_sync.store.models.orders import Order, OrderLine, SyncCursor
+from kaufland_sync.store.models.orders import Order, OrderLine
 from kaufland_sync.store.models.returns import Return, ReturnUnit
-from kaufland_sync.store.models.sync import RunOutcome, SyncKind, SyncRun
+from kaufland_sync.store.models.sync import SyncKind
+from kaufland_sync.sync.importers._common import (
+    OVERLAP,
+    Cursor,
+    ImportSummary,
+    logged_run,
+    write_counted,
+)
 from kaufland_sync.sync.returns import OPEN_STATUSES, restock
 
 __all__ = ["CURSOR_KIND", "OVERLAP", "ReturnImportSummary", "import_returns"]
 
 CURSOR_KIND = "returns"
-#: Read this much before the cursor (clock skew between us and Kaufland); rereading is harmless.
-OVERLAP = timedelta(minutes=5)
 #: Returns written per transaction.
 BATCH = 50
-#: A batch that collided with a concurrent run is redone this many times before giving up.
-ATTEMPTS = 5
 
 _NOT_YET_BACK = "need_to_be_returned"
 _ACCEPTED = "return_accepted"
@@ -91,8 +91,10 @@ _DECIDED = frozenset(
 
 
 @dataclass
-class ReturnImportSummary:
+class ReturnImportSummary(ImportSummary):
     """What one :func:`import_returns` call did, over all its storefronts."""
+
+    RUN_COUNTS: ClassVar[tuple[str, str, str]] = ("units_new", "units_updated", "unchanged")
 
     returns_new: int = 0
     returns_updated: int = 0
@@ -104,33 +106,6 @@ class ReturnImportSummary:
     linked: int = 0  # units linked to their order line
     #: One entry per piece put back into stock (a SKU twice: two pieces).
     restocked_skus: list[str] = field(default_factory=list)
-
-    def add(self, other: ReturnImportSummary) -> None:
-        for name in (
-            "returns_new",
-            "returns_updated",
-            "units_new",
-            "units_updated",
-            "unchanged",
-            "arrived",
-            "decided",
-            "linked",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.restocked_skus.extend(other.restocked_skus)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "returns_new": self.returns_new,
-            "returns_updated": self.returns_updated,
-            "units_new": self.units_new,
-            "units_updated": self.units_updated,
-            "unchanged": self.unchanged,
-            "arrived": self.arrived,
-            "decided": self.decided,
-            "linked": self.linked,
-            "restocked_skus": list(self.restocked_skus),
-        }
 
 
 @dataclass
@@ -286,21 +261,6 @@ class _Writer:
                 self.restock(unit)
 
 
-def _redo(work: Callable[[ReturnImportSummary], None], summary: ReturnImportSummary) -> None:
-    """Run ``work`` (one transaction) until it commits; redone when a concurrent run won a
-    unique key (or, on SQLite, wrote first), counting only the attempt that committed."""
-    for attempt in range(1, ATTEMPTS + 1):
-        scratch = ReturnImportSummary()
-        try:
-            work(scratch)
-        except (IntegrityError, OperationalError):
-            if attempt == ATTEMPTS:
-                raise
-            continue
-        summary.add(scratch)
-        return
-
-
 def _write(
     factory: sessionmaker[Session],
     account: Account,
@@ -309,16 +269,18 @@ def _write(
     summary: ReturnImportSummary,
     now: datetime,
 ) -> None:
-    def work(scratch: ReturnImportSummary) -> None:
-        with transaction(factory) as session:
-            writer = _Writer(session, account, storefront, scratch, now)
-            for item in sorted(items, key=lambda i: i.id_return):
-                row = writer.return_row(item)
-                for api in sorted(item.units, key=lambda u: u.id_return_unit):
-                    writer.unit(row, api)
+    """Write one batch of returns in one transaction, redone when a concurrent run got in the
+    way (only the committed attempt counts)."""
+
+    def work(session: Session, scratch: ReturnImportSummary) -> None:
+        writer = _Writer(session, account, storefront, scratch, now)
+        for item in sorted(items, key=lambda i: i.id_return):
+            row = writer.return_row(item)
+            for api in sorted(item.units, key=lambda u: u.id_return_unit):
+                writer.unit(row, api)
 
     if items:
-        _redo(work, summary)
+        write_counted(factory, summary, work)
 
 
 def _link(
@@ -328,39 +290,10 @@ def _link(
     summary: ReturnImportSummary,
     now: datetime,
 ) -> None:
-    def work(scratch: ReturnImportSummary) -> None:
-        with transaction(factory) as session:
-            _Writer(session, account, storefront, scratch, now).link_lines()
+    def work(session: Session, scratch: ReturnImportSummary) -> None:
+        _Writer(session, account, storefront, scratch, now).link_lines()
 
-    _redo(work, summary)
-
-
-def _cursor(session: Session, account: Account, storefront: Storefront) -> SyncCursor | None:
-    return session.scalar(
-        select(SyncCursor).where(
-            SyncCursor.account_id == account.id,
-            SyncCursor.storefront == storefront,
-            SyncCursor.kind == CURSOR_KIND,
-        )
-    )
-
-
-def _advance(
-    factory: sessionmaker[Session], account: Account, storefront: Storefront, to: datetime
-) -> None:
-    def work(_scratch: ReturnImportSummary) -> None:
-        with transaction(factory) as session:
-            cursor = _cursor(session, account, storefront)
-            if cursor is None:
-                session.add(
-                    SyncCursor(
-                        account_id=account.id, storefront=storefront, kind=CURSOR_KIND, position=to
-                    )
-                )
-            elif to > cursor.position:
-                cursor.position = to
-
-    _redo(work, ReturnImportSummary())
+    write_counted(factory, summary, work)
 
 
 def _stored_returns(
@@ -489,42 +422,6 @@ class _StorefrontImport:
         self.flush(force=True)
 
 
-def _start_run(
-    factory: sessionmaker[Session], account: Account, storefront: Storefront, started: datetime
-) -> int:
-    with transaction(factory) as session:
-        run = SyncRun(
-            kind=SyncKind.RETURNS,
-            account_id=account.id,
-            storefront=storefront,
-            started_at=started,
-            outcome=RunOutcome.RUNNING,
-        )
-        session.add(run)
-        session.flush()
-        return run.id
-
-
-def _finish_run(
-    factory: sessionmaker[Session],
-    run_id: int,
-    summary: ReturnImportSummary,
-    finished: datetime,
-    error: BaseException | None,
-) -> None:
-    with transaction(factory) as session:
-        run = session.get(SyncRun, run_id)
-        if run is None:
-            return
-        run.finished_at = finished
-        run.outcome = RunOutcome.OK if error is None else RunOutcome.FAILED
-        run.created = summary.units_new
-        run.updated = summary.units_updated
-        run.unchanged = summary.unchanged
-        if error is not None:
-            run.error_summary = f"{type(error).__name__}: {error}"[:2000]
-
-
 def _with_settings(factory: sessionmaker[Session], account: Account) -> Account:
     """The account with its storefronts and warehouse mappings loaded (restock needs them)."""
     with factory() as session:
@@ -554,24 +451,22 @@ async def import_returns(
     for value in storefronts:
         storefront = Storefront.parse(value)
         started = clock()
-        run_id = _start_run(factory, account, storefront, started)
         part = ReturnImportSummary()
-        try:
-            with factory() as session:
-                cursor = _cursor(session, account, storefront)
-                start = None if cursor is None else cursor.position - OVERLAP
+        cursor = Cursor(CURSOR_KIND, account.id, storefront)
+        with logged_run(
+            factory,
+            kind=SyncKind.RETURNS,
+            account_id=account.id,
+            storefront=storefront,
+            started=started,
+            summary=part,
+            clock=clock,
+        ):
             passes = _StorefrontImport(client, factory, settings, storefront, part, started)
-            await passes.changed_returns(start)
+            await passes.changed_returns(cursor.read_from(factory))
             await passes.open_units()
             await passes.left_open()
             _link(factory, settings, storefront, part, started)
-            _advance(factory, account, storefront, started)
-        except BaseException as exc:
-            # Record the failure if the store still works; the original error is what matters.
-            with contextlib.suppress(SQLAlchemyError):
-                _finish_run(factory, run_id, part, clock(), exc)
-            summary.add(part)
-            raise
-        _finish_run(factory, run_id, part, clock(), None)
+            cursor.advance(factory, started)
         summary.add(part)
     return summary

@@ -16,44 +16,43 @@ act on). Contract of :func:`import_tickets`, per storefront (one :class:`SyncRun
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.sellerapi.client import KauflandClient
 from kaufland_sync.sellerapi.models import Ticket as ApiTicket
 from kaufland_sync.sellerapi.storefronts import Storefront
-from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account
-from kaufland_sync.store.models.orders import SyncCursor
 from kaufland_sync.store.models.returns import Ticket
-from kaufland_sync.store.models.sync import RunOutcome, SyncKind, SyncRun
+from kaufland_sync.store.models.sync import SyncKind
+from kaufland_sync.sync.importers._common import (
+    OVERLAP,
+    Cursor,
+    ImportSummary,
+    logged_run,
+    write_counted,
+)
 
 __all__ = ["CURSOR_KIND", "OVERLAP", "TicketImportSummary", "import_tickets"]
 
 CURSOR_KIND = "tickets"
-OVERLAP = timedelta(minutes=5)
 BATCH = 200
-ATTEMPTS = 5
 
 
 @dataclass
-class TicketImportSummary:
+class TicketImportSummary(ImportSummary):
     """What one :func:`import_tickets` call did, over all its storefronts."""
+
+    RUN_COUNTS: ClassVar[tuple[str, str, str]] = ("new", "updated", "unchanged")
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-
-    def add(self, other: TicketImportSummary) -> None:
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
 
     def as_dict(self) -> dict[str, int]:
         return {"new": self.new, "updated": self.updated, "unchanged": self.unchanged}
@@ -91,21 +90,6 @@ def _upsert(
     session.flush()
 
 
-def _redo(work: Callable[[TicketImportSummary], None], summary: TicketImportSummary) -> None:
-    """Run ``work`` (one transaction) until it commits, redone when a concurrent run won a
-    unique key; only the committed attempt counts."""
-    for attempt in range(1, ATTEMPTS + 1):
-        scratch = TicketImportSummary()
-        try:
-            work(scratch)
-        except (IntegrityError, OperationalError):
-            if attempt == ATTEMPTS:
-                raise
-            continue
-        summary.add(scratch)
-        return
-
-
 def _write(
     factory: sessionmaker[Session],
     account: Account,
@@ -113,58 +97,13 @@ def _write(
     tickets: list[ApiTicket],
     summary: TicketImportSummary,
 ) -> None:
-    def work(scratch: TicketImportSummary) -> None:
-        with transaction(factory) as session:
-            for ticket in sorted(tickets, key=lambda t: t.id_ticket):
-                _upsert(session, account, storefront, ticket, scratch)
+    """Upsert one batch in one transaction, redone when a concurrent run got in the way."""
 
-    _redo(work, summary)
+    def work(session: Session, scratch: TicketImportSummary) -> None:
+        for ticket in sorted(tickets, key=lambda t: t.id_ticket):
+            _upsert(session, account, storefront, ticket, scratch)
 
-
-def _cursor(session: Session, account: Account, storefront: Storefront) -> SyncCursor | None:
-    return session.scalar(
-        select(SyncCursor).where(
-            SyncCursor.account_id == account.id,
-            SyncCursor.storefront == storefront,
-            SyncCursor.kind == CURSOR_KIND,
-        )
-    )
-
-
-def _advance(
-    factory: sessionmaker[Session], account: Account, storefront: Storefront, to: datetime
-) -> None:
-    def work(_scratch: TicketImportSummary) -> None:
-        with transaction(factory) as session:
-            cursor = _cursor(session, account, storefront)
-            if cursor is None:
-                session.add(
-                    SyncCursor(
-                        account_id=account.id, storefront=storefront, kind=CURSOR_KIND, position=to
-                    )
-                )
-            elif to > cursor.position:
-                cursor.position = to
-
-    _redo(work, TicketImportSummary())
-
-
-def _finish(
-    factory: sessionmaker[Session],
-    run_id: int,
-    part: TicketImportSummary,
-    finished: datetime,
-    error: BaseException | None,
-) -> None:
-    with transaction(factory) as session:
-        run = session.get(SyncRun, run_id)
-        if run is None:
-            return
-        run.finished_at = finished
-        run.outcome = RunOutcome.OK if error is None else RunOutcome.FAILED
-        run.created, run.updated, run.unchanged = part.new, part.updated, part.unchanged
-        if error is not None:
-            run.error_summary = f"{type(error).__name__}: {error}"[:2000]
+    write_counted(factory, summary, work)
 
 
 async def import_tickets(
@@ -182,23 +121,22 @@ async def import_tickets(
     for value in storefronts:
         storefront = Storefront.parse(value)
         started = clock()
-        with transaction(factory) as session:
-            run = SyncRun(
-                kind=SyncKind.TICKETS,
-                account_id=account.id,
-                storefront=storefront,
-                started_at=started,
-            )
-            session.add(run)
-            session.flush()
-            run_id = run.id
-            cursor = _cursor(session, account, storefront)
-            start = None if cursor is None else cursor.position - OVERLAP
         part = TicketImportSummary()
-        try:
+        cursor = Cursor(CURSOR_KIND, account.id, storefront)
+        with logged_run(
+            factory,
+            kind=SyncKind.TICKETS,
+            account_id=account.id,
+            storefront=storefront,
+            started=started,
+            summary=part,
+            clock=clock,
+        ):
             pending: dict[str, ApiTicket] = {}
             async for ticket in client.tickets.iter_all(
-                storefront=[storefront], ts_updated_from_iso=start, sort="ts_updated_iso:desc"
+                storefront=[storefront],
+                ts_updated_from_iso=cursor.read_from(factory),
+                sort="ts_updated_iso:desc",
             ):
                 # Newest first: a ticket changed while we page may show twice; keep the first.
                 pending.setdefault(ticket.id_ticket, ticket)
@@ -207,12 +145,6 @@ async def import_tickets(
                     pending = {}
             if pending:
                 _write(factory, account, storefront, list(pending.values()), part)
-            _advance(factory, account, storefront, started)
-        except BaseException as exc:
-            with contextlib.suppress(SQLAlchemyError):
-                _finish(factory, run_id, part, clock(), exc)
-            summary.add(part)
-            raise
-        _finish(factory, run_id, part, clock(), None)
+            cursor.advance(factory, started)
         summary.add(part)
     return summary
