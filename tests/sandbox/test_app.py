@@ -301,6 +301,12 @@ async def test_control_orders_returns_and_delivery(
     assert delivered.json()["data"]["status"] == "received"
     opened = await http.post("/_sandbox/returns", json={"id_order_unit": id_ou, "reason": "defect"})
     assert opened.status_code == 201, opened.text
+    (returned,) = opened.json()["data"]["return_units"]
+    assert (returned["id_order_unit"], returned["reason"]) == (id_ou, "defect")
+    arrived = await http.post(
+        "/_sandbox/return-arrived", json={"id_return_unit": returned["id_return_unit"]}
+    )
+    assert arrived.status_code == 200, arrived.text
     assert (await http.post("/_sandbox/returns", json={})).status_code == 400
 
 

@@ -619,7 +619,7 @@ def _str_field(body: dict[str, Any], name: str) -> str | None:
 
 async def control_returns(state: SandboxState, request: Request) -> Response:
     """``POST /_sandbox/returns`` ``{"id_order_unit", "reason"?, "client_key"?}``: the buyer
-    sends a unit back (``marketplace.open_return``)."""
+    sends a unit back (``marketplace.open_return``); 201 with the return and its units."""
     market = _need_marketplace(state)
     body = await _json_body(request)
     id_order_unit = _int_field(body, "id_order_unit")
@@ -629,7 +629,13 @@ async def control_returns(state: SandboxState, request: Request) -> Response:
         raise validation([("reason", "This value should be of type string.")])
     owner = _owner_of_order_unit(state, body, id_order_unit)
     result = market.open_return(state.world, owner, id_order_unit, reason)
-    return JSONResponse({"data": public(result)}, status_code=201)
+    # With its return units, so a script can go on with `return-arrived` at once.
+    units = [
+        public(unit)
+        for unit in state.world.seller(owner).table("return_units").values()
+        if unit["id_return"] == result["id_return"]
+    ]
+    return JSONResponse({"data": public(result) | {"return_units": units}}, status_code=201)
 
 
 async def control_delivered(state: SandboxState, request: Request) -> Response:
