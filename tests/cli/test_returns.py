@@ -61,7 +61,11 @@ def test_returns_are_imported_listed_and_decided(
 
     imported = run_cli("import", "returns", "--account", "shop", "--json", env=env)
     assert imported.returncode == 0, imported.stderr
-    assert json.loads(imported.stdout)["units_new"] == 2
+    first_import = json.loads(imported.stdout)
+    assert first_import["units_new"] == 2
+    # Nothing restocked (the account does not restock), so nothing to push.
+    assert (first_import["restocked_skus"], first_import["stock_push"]) == ([], [])
+    assert first_import["stock_push_error"] is None
     rows = listed(env, "--account", "shop")
     assert sorted(r["reason"] for r in rows) == ["defect", "wrong_size"]
     assert all(r["id_order"] and r["sku"] and r["decide_by"] is None for r in rows)
