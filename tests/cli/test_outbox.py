@@ -6,18 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sellerapi import KauflandClient
 from tests.cli.conftest import SHOP_KEY, SHOP_SECRET
 from tests.cli.runner import run_cli
 from tests.cli.test_orders_actions import cli_json, control, shop  # noqa: F401 - fixture
-
-# ``outbox list`` (src/kaufland_sync/cli/outbox.py) still calls SQLAlchemy's deprecated
-# ``Result.tuples()``; a real process never showed that warning, the in-process run would turn
-# it into an error. Remove this filter once the command stops calling it.
-pytestmark = pytest.mark.filterwarnings("ignore:The Result.tuples\\(\\) method is deprecated")
 
 
 def test_an_action_while_kaufland_is_down_stays_queued_and_goes_out_later(

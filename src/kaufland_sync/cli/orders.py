@@ -2,10 +2,17 @@
 seller does with them — ship, cancel, upload an invoice, refund.
 
 Each action is checked against the local order, queued in the outbox (nothing is queued when
-it is invalid) and then sent at once by running the account's outbox (``--queue-only`` skips
-that). Exit status: 0 when Kaufland accepted it or could not be reached (then it stays queued
-and is retried by ``outbox run`` / ``sync orders``); 1 when it was refused or its outcome is
-unknown, with Kaufland's reason.
+it is invalid) and then sent at once; ``--queue-only`` stops after queueing. Sending runs the
+steps ``outbox``, ``orders`` and ``stock`` of ``sync orders``
+(:func:`kaufland_sync.sync.orders_sync.sync_orders`): the account's due messages go out, the
+orders are imported again (so the new statuses show, and reservations follow new, shipped and
+cancelled orders), and the stock of every SKU whose reservation changed is pushed to every
+storefront at once. Exit status: 0 when Kaufland accepted the action or could not be reached
+(then it stays queued and is retried by ``outbox run`` / ``sync orders``); 1 when it was refused
+or its outcome is unknown, with Kaufland's reason. A refresh or stock push that fails is a
+warning on stderr and does not change the exit status (the next ``sync orders`` does it).
+
+Command docstrings are the ``--help`` text: plain sentences, no reStructuredText.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -29,9 +37,11 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from kaufland_sync.cli._account import AccountContext
+    from kaufland_sync.sellerapi.client import KauflandClient
     from kaufland_sync.store.models.orders import Order
     from kaufland_sync.store.models.outbox import OutboxMessage
     from kaufland_sync.sync.fulfilment import Queued
+    from kaufland_sync.sync.orders_sync import OrdersSyncReport
 
 app = typer.Typer(
     name="orders", help="Orders imported from Kaufland, and shipping them.", no_args_is_help=True
@@ -55,6 +65,9 @@ UnitOption = Annotated[
 
 # Decimal places of each order currency's minor unit (Kaufland's currencies all have two).
 _EXPONENT = {"EUR": 2, "CZK": 2, "PLN": 2}
+#: The steps of ``sync orders`` an order command (and ``outbox run``) runs after queueing.
+REFRESH_STEPS = ("outbox", "orders", "stock")
+_FAILURES_SHOWN = 10
 
 
 def _now() -> datetime:
@@ -137,8 +150,11 @@ def list_orders(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the orders as JSON.")] = False,
 ) -> None:
-    """List the imported orders, newest first, each with its lines (Kaufland ``id_order``,
-    ``id_order_unit``, Kaufland status and local status)."""
+    """List the imported orders, newest first.
+
+    Each order comes with its lines: Kaufland's id_order and id_order_unit, Kaufland's status
+    and the local status.
+    """
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
@@ -179,10 +195,13 @@ def list_orders(
 
 
 def _message_json(message: OutboxMessage) -> dict[str, Any]:
+    from kaufland_sync.sync.outbox import payload_view
+
     return {
         "id": message.id,
         "action": message.action.value,
         "target": message.target,
+        "payload": payload_view(message),
         "state": message.state.value,
         "attempts": message.attempts,
         "next_attempt_at": message.next_attempt_at.isoformat(),
@@ -231,13 +250,17 @@ def show(
     account: AccountOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """One order: lines with Kaufland and local statuses, stock state and prices, addresses,
-    the outbox messages about it (state, last error) and its refunds."""
+    """Show one order with its lines, shipments, outbox messages and refunds.
+
+    Shown: payment method, shipping method, buyer e-mail, addresses, each line's statuses,
+    stock state and prices, the carrier and tracking numbers sent for it, every outbox message
+    about the order and the refunds.
+    """
     from sqlalchemy import select
 
     from kaufland_sync.cli.catalog import open_store
     from kaufland_sync.store.models.accounts import Account
-    from kaufland_sync.store.models.orders import Order
+    from kaufland_sync.store.models.orders import Customer, Order
     from kaufland_sync.store.models.outbox import OutboxMessage
     from kaufland_sync.store.models.returns import Refund
     from kaufland_sync.sync.outbox import list_messages
@@ -264,10 +287,13 @@ def show(
                 )
             )
         }
+        customer = None if order.customer_id is None else session.get(Customer, order.customer_id)
+        outbox = [_message_json(m) for m in messages]
         data: dict[str, Any] = {
             **_order_json(order, name),
+            "buyer_email": None if customer is None else customer.email,
             "billing_address": order.billing_address,
-            "outbox": [_message_json(m) for m in messages],
+            "outbox": outbox,
             "refunds": [
                 {
                     "id_order_unit": r.id_order_unit,
@@ -281,10 +307,54 @@ def show(
                 for r in refunds
             ],
         }
+    for line in data["lines"]:
+        line["shipments"] = _shipments(outbox, line["id_order_unit"])
     if as_json:
         print_json(data)
         return
     _print_order(data)
+
+
+def _shipments(messages: list[dict[str, Any]], id_order_unit: int) -> list[dict[str, Any]]:
+    """The carrier and tracking numbers sent (or queued) for one order unit, from its ``send``
+    and ``add_shipment`` messages, oldest first; refused (failed) ones are left out."""
+    found: list[dict[str, Any]] = []
+    for m in sorted(messages, key=lambda m: m["id"]):
+        if m["target"] != str(id_order_unit) or m["state"] == "failed":
+            continue
+        if m["action"] not in ("send", "add_shipment"):
+            continue
+        payload = m["payload"]
+        numbers = str(payload.get("tracking_numbers") or payload.get("tracking_number") or "")
+        found.append(
+            {
+                "carrier": payload.get("carrier_code"),
+                "tracking_numbers": [n for n in numbers.split(",") if n],
+                "outbox_id": m["id"],
+                "state": m["state"],
+            }
+        )
+    return found
+
+
+def _details(message: dict[str, Any], currency: str | None) -> str:
+    """A message's payload in a few words for the tables (never the attachment)."""
+    from kaufland_sync.sync.fulfilment import format_amount
+
+    p = message["payload"]
+    action = message["action"]
+    if action == "send":
+        return f"{p.get('carrier_code', '?')} {p.get('tracking_numbers') or '(no tracking)'}"
+    if action == "add_shipment":
+        return f"{p.get('carrier_code', '?')} {p.get('tracking_number', '?')}"
+    if action == "cancel":
+        return str(p.get("reason", ""))
+    if action == "refund" and isinstance(p.get("amount"), int):
+        cur = p.get("currency") or currency
+        return f"{format_amount(p['amount'], cur, with_currency=True)} {p.get('reason', '')}"
+    if action == "invoice":
+        return f"{p.get('original_name', '?')} ({p.get('attachment_bytes', '?')} bytes)"
+    return str(p.get("message") or "")
 
 
 def _address(value: dict[str, Any] | None) -> str:
@@ -306,6 +376,9 @@ def _print_order(data: dict[str, Any]) -> None:
         f"[bold]{data['id_order']}[/bold] ({data['account']}, {data['storefront']}) ordered "
         f"{data['ordered_at'] or '?'}: {data['status']} / local {data['local_status'] or '-'}"
     )
+    out.print(f"  payment: {data['payment_method'] or '-'}")
+    out.print(f"  shipping method: {data['shipping_method'] or '-'}")
+    out.print(f"  buyer e-mail: {data['buyer_email'] or '(not known)'}")
     out.print(f"  ship to: {_address(data['shipping_address'])}")
     out.print(f"  bill to: {_address(data['billing_address'])}")
     lines = Table(title="Lines", title_justify="left")
@@ -322,15 +395,26 @@ def _print_order(data: dict[str, Any]) -> None:
             _money(line["shipping_rate"], data["currency"]),
         )
     out.print(lines)
+    for line in data["lines"]:
+        for parcel in line["shipments"]:
+            numbers = ", ".join(parcel["tracking_numbers"]) or "no tracking number"
+            out.print(
+                f"  shipped {line['id_order_unit']}: {parcel['carrier']} {numbers} "
+                f"({parcel['state']}, outbox #{parcel['outbox_id']})",
+                soft_wrap=True,
+            )
     if data["outbox"]:
-        table = Table(title="Outbox", title_justify="left")
-        for column in ("id", "action", "target", "state", "attempts", "last error"):
-            table.add_column(column, overflow="fold")
+        table = Table(title="Outbox", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("id", "action", "target", "details", "state", "tries", "last error"):
+            # Ids and states stay whole; the free text folds into what room is left.
+            fixed = column not in ("details", "last error")
+            table.add_column(column, overflow="fold", no_wrap=fixed)
         for m in data["outbox"]:
             table.add_row(
                 str(m["id"]),
                 m["action"],
                 m["target"],
+                _details(m, data["currency"]),
                 m["state"],
                 str(m["attempts"]),
                 m["last_error"] or "",
@@ -365,20 +449,21 @@ def _act(
     queue_only: bool,
     as_json: bool,
 ) -> None:
-    """Queue what ``make`` asks for (one transaction), send the account's due messages once,
-    refresh the orders and report the state of each message of this command."""
+    """Queue what ``make`` asks for (one transaction), then run the ``outbox``, ``orders`` and
+    ``stock`` steps of ``sync orders`` once and report the state of each message of this
+    command and the stock pushed."""
     from kaufland_sync.cli._account import open_account
     from kaufland_sync.sellerapi.errors import KauflandError
     from kaufland_sync.store.db import transaction
     from kaufland_sync.store.models.outbox import OutboxMessage
     from kaufland_sync.sync.fulfilment import CarrierCache, FulfilmentError, carriers_used
-    from kaufland_sync.sync.importers.orders import import_orders
-    from kaufland_sync.sync.outbox import run_outbox
 
     ctx = _quick_retries(open_account(_account_name(id_order, account)))
     account_id = ctx.account.id
+    report: OrdersSyncReport | None = None
 
     async def run() -> list[Queued] | str:
+        nonlocal report
         async with ctx.client() as client:
             carriers: list[str] = []
             if needs_carriers:
@@ -398,15 +483,8 @@ def _act(
                     queued = make(session, account_id, carriers)
             except FulfilmentError as exc:
                 return str(exc)
-            if queue_only:
-                return queued
-            await run_outbox(client, ctx.factory, account_id, clock=_now)
-            try:
-                # Bring the order's statuses up to date with what Kaufland now says.
-                storefronts = [s.storefront for s in ctx.account.storefronts]
-                await import_orders(client, ctx.factory, ctx.account, storefronts, clock=_now)
-            except KauflandError as exc:
-                err.print(f"note: the orders could not be refreshed ({exc})", soft_wrap=True)
+            if not queue_only:
+                report = await _send_and_refresh(client, ctx)
             return queued
 
     outcome = asyncio.run(run())
@@ -414,13 +492,66 @@ def _act(
         fail(f"nothing queued: {outcome}")
     with ctx.factory() as session:
         messages = [session.get_one(OutboxMessage, q.message_id) for q in outcome]
-        report = [_message_json(m) | {"new": q.new} for m, q in zip(messages, outcome, strict=True)]
-    _report(report, ctx.account.name, queue_only=queue_only, as_json=as_json)
+        rows = [_message_json(m) | {"new": q.new} for m, q in zip(messages, outcome, strict=True)]
+    _report(rows, ctx.account.name, queue_only=queue_only, as_json=as_json, refresh=report)
+
+
+async def _send_and_refresh(client: KauflandClient, ctx: AccountContext) -> OrdersSyncReport:
+    """Send the account's due messages, import its orders again and push the stock of SKUs
+    whose reservation changed: ``sync orders`` with the steps outbox, orders and stock."""
+    from kaufland_sync.sync.orders_sync import sync_orders
+
+    storefronts = [s.storefront for s in ctx.account.storefronts]
+    return await sync_orders(
+        client,
+        ctx.factory,
+        ctx.account,
+        storefronts,
+        clock=_now,
+        steps=REFRESH_STEPS,
+    )
+
+
+def print_sync_steps(report: OrdersSyncReport, account: str, *, to_stderr: bool = False) -> None:
+    """Print what the refresh after sending did: the stock pushed per storefront (as ``import
+    orders`` prints it), and a warning for a step that failed. ``to_stderr`` keeps stdout for
+    JSON."""
+    out = err if to_stderr else Console(highlight=False)
+    for p in report.stock:
+        refused = f", {len(p.failed)} failed" if p.failed else ""
+        out.print(
+            f"stock pushed to {p.storefront}: {p.updated} updated, {p.unchanged} unchanged, "
+            f"{p.skipped} not published{refused}",
+            soft_wrap=True,
+        )
+        for sku, reason in p.failed[:_FAILURES_SHOWN]:
+            out.print(f"  {sku}: {reason}", soft_wrap=True, markup=False)
+    if "orders" in report.errors:
+        err.print(
+            f"[yellow]warning:[/yellow] the orders could not be refreshed "
+            f"({report.errors['orders']}); `kaufland-sync sync orders --account {account}` "
+            "does it later",
+            soft_wrap=True,
+        )
+    if "stock" in report.errors or any(p.failed for p in report.stock):
+        reason = report.errors.get("stock", "some SKUs were refused")
+        err.print(
+            f"[yellow]warning:[/yellow] the stock push failed ({reason}); run "
+            f"`kaufland-sync sync stock --account {account}`",
+            soft_wrap=True,
+        )
 
 
 def _report(
-    messages: list[dict[str, Any]], account: str, *, queue_only: bool, as_json: bool
+    messages: list[dict[str, Any]],
+    account: str,
+    *,
+    queue_only: bool,
+    as_json: bool,
+    refresh: OrdersSyncReport | None = None,
 ) -> None:
+    """Print each message's state, then what ``refresh`` did (stock pushed); exit 1 when a
+    message was refused or its outcome is unknown."""
     refused = [m for m in messages if m["state"] in ("failed", "unknown")]
     if as_json:
         print_json(messages)
@@ -438,6 +569,8 @@ def _report(
             out.print(line, soft_wrap=True)
             if m["state"] in ("pending", "failed", "unknown") and m["last_error"]:
                 out.print(f"    {m['last_error']}", soft_wrap=True)
+    if refresh is not None:
+        print_sync_steps(refresh, account, to_stderr=as_json)
     if refused:
         for m in refused:
             hint = (
@@ -469,8 +602,11 @@ def ship(
     queue_only: QueueOnly = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Mark order units as shipped with their tracking numbers; units already sent get the
-    numbers as extra parcels. Default units: every line waiting to be sent."""
+    """Ship order units with a carrier and tracking numbers.
+
+    Default units: every line waiting to be sent. Units already sent get the tracking numbers
+    as extra parcels. Then the stock of SKUs whose reservation changed is pushed.
+    """
     from kaufland_sync.sync import fulfilment
 
     _act(
@@ -503,7 +639,10 @@ def cancel(
     queue_only: QueueOnly = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Cancel order units that are not shipped yet (default: every one that can be)."""
+    """Cancel order units that are not shipped yet.
+
+    Default units: every one that can be cancelled. Then the released stock is pushed.
+    """
     from kaufland_sync.sync import fulfilment
 
     _act(
@@ -525,7 +664,7 @@ def invoice(
     queue_only: QueueOnly = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Upload an invoice PDF for an order."""
+    """Upload an invoice PDF for an order (at most 10 MB)."""
     from kaufland_sync.sync import fulfilment
 
     try:
@@ -565,7 +704,11 @@ def refund(
     queue_only: QueueOnly = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Refund part or all of a sent or returned order unit (up to price plus shipping)."""
+    """Refund part or all of a sent or returned order unit.
+
+    The amount is in the order's currency, at most the unit's price plus shipping minus the
+    earlier refunds.
+    """
     from sqlalchemy import select
 
     from kaufland_sync.cli.catalog import open_store

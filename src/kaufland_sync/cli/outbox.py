@@ -1,7 +1,11 @@
 """``kaufland-sync outbox``: the actions queued for Kaufland and their state.
 
-``list`` shows them (what is stuck and why), ``run`` sends what is due for an account, ``retry``
-makes a failed or unknown message due again, ``resolve`` marks one handled by hand.
+``list`` shows them (what is stuck and why), ``run`` sends what is due for an account and, like
+the order commands, imports its orders again and pushes the stock whose reservation changed,
+``retry`` makes a failed or unknown message due again, ``resolve`` marks one handled by hand.
+
+``list`` is meant to be read at 80 columns: times to the second, and each last error on a line
+of its own under the table, cut to :data:`ERROR_WIDTH` characters (``--json`` has everything).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -27,19 +32,37 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+#: Width of the ``last error`` lines under the ``outbox list`` table (``--json`` has it all).
+ERROR_WIDTH = 80
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _when(value: str | None) -> str:
+    """An ISO timestamp of ours (UTC) to the second, for the table: ``2026-05-04 09:12:03``."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _cut(text: str | None, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters (an ellipsis marks the cut)."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
 def _row(message: OutboxMessage, account: str) -> dict[str, Any]:
+    from kaufland_sync.sync.outbox import payload_view
+
     return {
         "id": message.id,
         "account": account,
         "action": message.action.value,
         "target": message.target,
         "order_id": message.order_id,
+        "payload": payload_view(message),
         "state": message.state.value,
         "attempts": message.attempts,
         "next_attempt_at": message.next_attempt_at.isoformat(),
@@ -61,7 +84,12 @@ def list_outbox(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 200,
     as_json: JsonOption = False,
 ) -> None:
-    """List outbox messages, newest first, with their state, attempts and last error."""
+    """List outbox messages, newest first, with their state and last error.
+
+    The table shows times to the second, with the start of each last error under it; --json
+    gives every field in full, with what each message carries (payload; for an invoice the
+    file name and size, never the file).
+    """
     from sqlalchemy import select
 
     from kaufland_sync.cli.catalog import open_store
@@ -79,7 +107,9 @@ def list_outbox(
                 param_hint="--state",
             ) from None
     with open_store()() as session:
-        names = dict(session.execute(select(Account.id, Account.name)).tuples().all())
+        names: dict[int, str] = {
+            ident: name for ident, name in session.execute(select(Account.id, Account.name))
+        }
         account_id = None
         if account is not None:
             account_id = next((i for i, n in names.items() if n == account), None)
@@ -92,30 +122,32 @@ def list_outbox(
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"{len(rows)} outbox messages", title_justify="left")
-    for column in (
-        "id",
-        "account",
-        "action",
-        "target",
-        "state",
-        "attempts",
-        "next / done",
-        "last error",
-    ):
-        table.add_column(column, overflow="fold")
+    # 80 columns: no column folds. The account column only when several accounts are listed,
+    # and each last error on a line of its own below the table, cut to fit.
+    several = len({r["account"] for r in rows}) > 1
+    table = Table(
+        title=f"{len(rows)} outbox messages",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    columns = ["id", "account", "action", "target", "state", "tries", "next / done (UTC)"]
+    for column in columns:
+        if column != "account" or several:
+            table.add_column(column, no_wrap=True)
     for r in rows:
-        table.add_row(
-            str(r["id"]),
-            r["account"],
-            r["action"],
-            r["target"],
-            r["state"],
-            str(r["attempts"]),
-            r["done_at"] or (r["next_attempt_at"] if r["state"] == "pending" else ""),
-            r["last_error"] or "",
-        )
-    Console(highlight=False).print(table)
+        when = r["done_at"] or (r["next_attempt_at"] if r["state"] == "pending" else None)
+        cells = [str(r["id"]), r["account"], r["action"], r["target"], r["state"]]
+        cells += [str(r["attempts"]), _when(when)]
+        if not several:
+            del cells[1]
+        table.add_row(*cells)
+    out = Console(highlight=False)
+    out.print(table)
+    for r in rows:
+        if r["last_error"]:
+            prefix = f"#{r['id']} last error: "
+            out.print(prefix + _cut(r["last_error"], ERROR_WIDTH - len(prefix)), markup=False)
 
 
 @app.command("run")
@@ -123,26 +155,52 @@ def run(
     account: Annotated[str, typer.Option("--account", help="Account name.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Send the account's due messages now (exit status 0 even when some are retried later or
-    refused: their state says so; ``outbox list`` shows why)."""
+    """Send the account's due messages now, then refresh its orders and push stock.
+
+    Like the order commands, this runs the outbox, orders and stock steps of `sync orders`.
+    Exit status 0 even when messages are retried later or refused: their state says so, and
+    `outbox list` shows why.
+    """
     from kaufland_sync.cli._account import open_account
-    from kaufland_sync.sync.outbox import OutboxRunSummary, run_outbox
+    from kaufland_sync.cli.orders import REFRESH_STEPS, print_sync_steps
+    from kaufland_sync.sync.orders_sync import OrdersSyncReport, sync_orders
+    from kaufland_sync.sync.outbox import OutboxRunSummary
 
     ctx = open_account(account)
 
-    async def send() -> OutboxRunSummary:
+    async def send() -> OrdersSyncReport:
         async with ctx.client() as client:
-            return await run_outbox(client, ctx.factory, ctx.account.id, clock=_now)
+            return await sync_orders(
+                client,
+                ctx.factory,
+                ctx.account,
+                [s.storefront for s in ctx.account.storefronts],
+                clock=_now,
+                steps=REFRESH_STEPS,
+            )
 
-    summary = asyncio.run(send())
+    report = asyncio.run(send())
+    summary = report.outbox or OutboxRunSummary()
     if as_json:
-        print_json(summary.as_dict())
-        return
-    Console(highlight=False).print(
-        f"outbox {account}: {summary.sent} sent ({summary.already} had already taken effect), "
-        f"{summary.retrying} to retry later, {summary.failed} refused, "
-        f"{summary.unknown} with unknown outcome"
-    )
+        # The outbox summary's keys stay at the top level, as before the refresh was added.
+        print_json(
+            summary.as_dict()
+            | {
+                "orders": None if report.orders is None else report.orders.as_dict(),
+                "stock": [p.as_dict() for p in report.stock],
+                "stock_skus": report.stock_skus,
+                "errors": report.errors,
+            }
+        )
+    else:
+        Console(highlight=False).print(
+            f"outbox {account}: {summary.sent} sent ({summary.already} had already taken "
+            f"effect), {summary.retrying} to retry later, {summary.failed} refused, "
+            f"{summary.unknown} with unknown outcome"
+        )
+    print_sync_steps(report, account, to_stderr=as_json)
+    if "outbox" in report.errors:
+        fail(f"the outbox could not be run: {report.errors['outbox']}")
 
 
 @app.command("retry")
@@ -150,8 +208,11 @@ def retry(
     message_ids: Annotated[list[int], typer.Argument(help="Outbox message id(s).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Make failed or unknown messages due again (the next `outbox run` sends them). For an
-    unknown refund, check on Kaufland first that it was not applied."""
+    """Make failed, unknown or waiting messages due again.
+
+    The next `outbox run` sends them. For an unknown refund, check on Kaufland first that it
+    was not applied.
+    """
     from kaufland_sync.cli.catalog import open_store
     from kaufland_sync.store.db import transaction
     from kaufland_sync.sync.outbox import OutboxError, retry_message
@@ -178,7 +239,7 @@ def resolve(
     note: Annotated[str, typer.Option("--note", help="How it was handled (kept).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Mark a failed or unknown message done by hand, with a note saying how it was handled."""
+    """Mark a failed or unknown message done by hand, with a note on how."""
     from kaufland_sync.cli.catalog import open_store
     from kaufland_sync.store.db import transaction
     from kaufland_sync.sync.outbox import OutboxError, resolve_message

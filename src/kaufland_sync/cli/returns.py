@@ -334,21 +334,26 @@ def _decide(
         print_json(result)
     else:
         out = Console(highlight=False)
+        # The same decision given again finds the first message: say so, as the order
+        # commands do, so the first result is not taken for a new one.
+        again = "" if queued.created else " (queued before)"
+        head = f"{decision} of return unit {id_return_unit}{again}"
         if state == OutboxState.DONE:
             out.print(
-                f"{decision} of return unit {id_return_unit}: sent to Kaufland "
-                f"(outbox #{queued.outbox_id}); `import returns` shows the new status"
+                f"{head}: sent to Kaufland (outbox #{queued.outbox_id}); `import returns` "
+                "shows the new status",
+                soft_wrap=True,
             )
         elif state == OutboxState.PENDING:
             out.print(
-                f"{decision} of return unit {id_return_unit}: queued (outbox "
-                f"#{queued.outbox_id}), Kaufland not reached yet ({error or 'not sent yet'}); "
-                "it is retried by `kaufland-sync outbox run`"
+                f"{head}: queued (outbox #{queued.outbox_id}), Kaufland not reached yet "
+                f"({error or 'not sent yet'}); it is retried by `kaufland-sync outbox run`",
+                soft_wrap=True,
             )
         else:
             out.print(
-                f"{decision} of return unit {id_return_unit}: outbox #{queued.outbox_id} is "
-                f"{state.value}: {error or '-'}"
+                f"{head}: outbox #{queued.outbox_id} is {state.value}: {error or '-'}",
+                soft_wrap=True,
             )
     if state in (OutboxState.FAILED, OutboxState.UNKNOWN):
         raise typer.Exit(1)

@@ -6,8 +6,10 @@ part is invalid a :class:`FulfilmentError` is raised before anything is queued, 
 and the record. The outbox worker (:func:`kaufland_sync.sync.outbox.run_outbox`) sends them.
 
 Statuses are the local copy of Kaufland's (the last import). A line counts as *being sent* when
-a ``send`` message for it is pending, sending, unknown or done, and as *being cancelled*
-likewise for ``cancel``; a ``failed`` message does not count (Kaufland refused it).
+a ``send`` message for it is pending, sending or unknown, as *sent* once that message is done
+(Kaufland accepted it, whatever the last import said), and as *being cancelled* when a
+``cancel`` message for it is in one of those states; a ``failed`` message does not count
+(Kaufland refused it).
 
 **Same command twice.** Every message carries a dedupe key, so giving the same command again
 (a retried CLI call, a double click) returns the messages of the first instead of queueing new
@@ -33,6 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import PurePath
 from typing import Final, TypeVar
 
@@ -58,6 +61,7 @@ __all__ = [
     "cancel",
     "carriers_used",
     "find_order",
+    "format_amount",
     "invoice",
     "refund",
     "refundable_left",
@@ -79,6 +83,15 @@ _SENT = frozenset({"sent", "sent_and_autopaid", "received"})
 _REFUNDABLE = frozenset({"sent", "sent_and_autopaid", "received", "returned", "returned_paid"})
 _CANCELLABLE = frozenset({"open", "need_to_be_sent"})
 _LIVE = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.UNKNOWN, OutboxState.DONE)
+_DECIMALS: Final = 2  # of every Kaufland currency's major unit (EUR, CZK, PLN)
+
+
+def format_amount(minor: int, currency: str | None, *, with_currency: bool = False) -> str:
+    """``minor`` units as the major amount people type, exactly: ``format_amount(2500, "EUR")
+    == "25.00"``, with ``with_currency`` ``"25.00 EUR"``. Kaufland's currencies (EUR, CZK,
+    PLN) all have two decimals; an order without a currency is shown with two as well."""
+    text = f"{Decimal(minor).scaleb(-_DECIMALS):.{_DECIMALS}f}"
+    return f"{text} {currency}" if with_currency and currency else text
 
 
 def _words(text: str) -> str:
@@ -524,7 +537,9 @@ def cancel(
     """Queue the cancellation of an order's units with a reason (resolved with
     :func:`resolve_cancel_reason`). ``units`` default: every line that is ``open`` or
     ``need_to_be_sent`` and not being sent, plus lines this or another cancel already queued
-    (found again, not queued twice). Sent, returned and already cancelled lines are refused."""
+    (found again, not queued twice). Sent, returned and already cancelled lines are refused; a
+    line whose ``send`` message is done counts as sent, one whose ``send`` is still on its way
+    (pending, sending, unknown) as being sent."""
     now = now or utc_now()
     order = find_order(session, account_id, id_order)
     code = resolve_cancel_reason(session, order, reason)
@@ -534,7 +549,12 @@ def cancel(
         unit_messages = messages.get(str(line.id_order_unit), [])
         if _live(unit_messages, OutboxAction.CANCEL):
             return "being cancelled"
-        if _live(unit_messages, OutboxAction.SEND):
+        sends = _live(unit_messages, OutboxAction.SEND)
+        if any(m.state == OutboxState.DONE for m in sends):
+            # Kaufland accepted the send: the unit is sent even while the local copy (imported
+            # before) still says it waits to be sent.
+            return "sent" if line.status in _CANCELLABLE else line.status
+        if sends:
             return "being sent"
         return line.status
 
@@ -682,8 +702,9 @@ def refund(
     if amount > left:
         raise FulfilmentError(
             "amount",
-            f"{amount} is more than what is left to refund on {where}: {left} "
-            f"{order.currency or 'minor units'} (price + shipping minus earlier refunds)",
+            f"{format_amount(amount, order.currency)} is more than what is left to refund on "
+            f"{where}: {format_amount(left, order.currency, with_currency=True)} "
+            "(price + shipping minus earlier refunds)",
         )
     message, queued = _queue(
         session,

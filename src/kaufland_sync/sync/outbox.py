@@ -19,7 +19,8 @@ Sending: :func:`run_outbox` sends the due messages of one account through its
   ``sending`` or ``unknown``. A ``failed`` one does not hold the later ones back: Kaufland
   refused it for good and it is not sent again unless a person retries it.
 * **Outcomes.** Success → ``done`` (with ``result`` when Kaufland answered with something worth
-  keeping, such as an invoice id). A temporary failure (5xx, network error or timeout, 429 after
+  keeping, such as an invoice id), and ``last_error`` of earlier attempts is cleared: a ``done``
+  message has no error. A temporary failure (5xx, network error or timeout, 429 after
   the client's own retries, a used-up quota, a 401 that may be a clock or key problem) → back
   to ``pending`` after a capped exponential backoff with jitter (:class:`Backoff`), ``attempts``
   and ``last_error`` kept. A permanent refusal (other 4xx) → ``failed`` with Kaufland's
@@ -35,7 +36,8 @@ Sending: :func:`run_outbox` sends the due messages of one account through its
   to one fixed state, so sending them again is harmless.
 
 Operating: :func:`list_messages`, :func:`retry_message` (``failed``/``unknown`` → ``pending``
-now) and :func:`resolve_message` (``failed``/``unknown`` → ``done`` by hand, with a note).
+now), :func:`resolve_message` (``failed``/``unknown`` → ``done`` by hand, with a note) and
+:func:`payload_view` (what a message carries, for people: never the attachment's bytes).
 
 Nothing here logs payloads, attachments (invoice PDFs) or credentials: log lines name the
 message id, action, target and state only.
@@ -76,6 +78,7 @@ __all__ = [
     "OutboxRunSummary",
     "enqueue",
     "list_messages",
+    "payload_view",
     "resolve_message",
     "retry_message",
     "run_outbox",
@@ -559,7 +562,8 @@ async def _handle(
     attempts = job.attempts_before + 1
     values: dict[str, Any]
     if outcome == "done":
-        values = {"state": OutboxState.DONE, "done_at": now, "result": detail}
+        # An error of an earlier attempt no longer describes the message: Kaufland accepted it.
+        values = {"state": OutboxState.DONE, "done_at": now, "result": detail, "last_error": None}
     elif outcome == "retry":
         when = now + backoff.delay(attempts, random())
         values = {"state": OutboxState.PENDING, "next_attempt_at": when, "last_error": detail}
@@ -619,6 +623,17 @@ def list_messages(
     return list(session.scalars(query))
 
 
+def payload_view(message: OutboxMessage) -> dict[str, Any]:
+    """What ``message`` asks Kaufland for, as shown to people (``outbox list --json``, ``orders
+    show``): a copy of its payload (carrier and tracking numbers, reason, amount, file name,
+    message to the buyer), plus ``attachment_bytes``, the size of the attached file, when there
+    is one. The attachment's content is never included."""
+    view = dict(message.payload or {})
+    if message.attachment is not None:
+        view["attachment_bytes"] = len(message.attachment)
+    return view
+
+
 def _get(session: Session, message_id: int) -> OutboxMessage:
     message = session.get(OutboxMessage, message_id)
     if message is None:
@@ -647,7 +662,8 @@ def resolve_message(
     session: Session, message_id: int, *, note: str, now: datetime
 ) -> OutboxMessage:
     """Mark a ``failed`` or ``unknown`` message ``done`` by hand (a person checked Kaufland or
-    handled it elsewhere); ``note`` is kept in ``result`` as ``resolved_by_hand``."""
+    handled it elsewhere); ``note`` is kept in ``result`` as ``resolved_by_hand``. Its
+    ``last_error`` is kept too: it is why a person had to step in."""
     if not note.strip():
         raise OutboxError("a note saying how the message was handled is required")
     message = _get(session, message_id)
