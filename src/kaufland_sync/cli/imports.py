@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from kaufland_sync.sellerapi.client import KauflandClient
     from kaufland_sync.sellerapi.storefronts import Storefront
+    from kaufland_sync.sync.exporters.offers import SyncSummary
     from kaufland_sync.sync.import_offers import ImportReport
 
 T = TypeVar("T")
@@ -99,6 +100,24 @@ def _moment(value: str | None, option: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+async def _push(
+    client: KauflandClient, ctx: AccountContext, skus: Iterable[str], into: list[SyncSummary]
+) -> str | None:
+    """Push the stock of ``skus`` to every storefront (nothing when there are none), adding the
+    summaries to ``into``; the error when Kaufland refused the push as a whole, else None."""
+    from kaufland_sync.sellerapi.errors import KauflandError
+    from kaufland_sync.sync.stock_push import push_stock
+
+    wanted = sorted(set(skus))
+    if not wanted:
+        return None
+    try:
+        into.extend(await push_stock(client, ctx.factory, ctx.account.id, wanted, clock=_now))
+    except KauflandError as exc:
+        return str(exc)
+    return None
+
+
 @contextmanager
 def _units_progress(wanted: bool) -> Iterator[Callable[[Storefront, int], None] | None]:
     """A live count of order units written per storefront on stderr, when it is a terminal
@@ -142,9 +161,7 @@ def orders(
     reservation changed (new, shipped or cancelled orders) is then pushed to every storefront
     at once (exit status 1 if that push fails: the next ``sync stock`` sends it)."""
     from kaufland_sync.sellerapi.errors import KauflandError
-    from kaufland_sync.sync.exporters.offers import SyncSummary
     from kaufland_sync.sync.importers.orders import OrderImportSummary, import_orders
-    from kaufland_sync.sync.stock_push import push_stock
 
     start, end = _moment(since, "--since"), _moment(until, "--until")
     if start is not None and end is not None and start > end:
@@ -173,15 +190,7 @@ def orders(
                     clock=clock,
                     on_progress=advance,
                 )
-            if summary.stock_changed:
-                try:
-                    pushed.extend(
-                        await push_stock(
-                            client, ctx.factory, ctx.account.id, summary.stock_changed, clock=clock
-                        )
-                    )
-                except KauflandError as exc:
-                    push_error = str(exc)
+            push_error = await _push(client, ctx, summary.stock_changed, pushed)
             return summary
 
     try:
@@ -261,10 +270,7 @@ def returns(
     """Import the account's returns and return units changed since the last import (exactly
     once; arrivals, decisions and, when the account restocks returns, accepted pieces back into
     stock, which is then pushed to every storefront at once). See docs/returns.md."""
-    from kaufland_sync.sellerapi.errors import KauflandError
-    from kaufland_sync.sync.exporters.offers import SyncSummary
     from kaufland_sync.sync.importers.returns import ReturnImportSummary, import_returns
-    from kaufland_sync.sync.stock_push import push_stock
 
     pushed: list[SyncSummary] = []
     push_error: str | None = None
@@ -274,15 +280,7 @@ def returns(
     ) -> ReturnImportSummary:
         nonlocal push_error
         summary = await import_returns(client, ctx.factory, ctx.account, storefronts, clock=_now)
-        if summary.restocked_skus:
-            try:
-                pushed.extend(
-                    await push_stock(
-                        client, ctx.factory, ctx.account.id, summary.restocked_skus, clock=_now
-                    )
-                )
-            except KauflandError as exc:
-                push_error = str(exc)
+        push_error = await _push(client, ctx, summary.restocked_skus, pushed)
         return summary
 
     summary = _run_import(account, storefront, work)

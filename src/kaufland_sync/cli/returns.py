@@ -35,16 +35,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_STATUSES = (
-    "need_to_be_returned",
-    "return_arrived",
-    "return_accepted",
-    "return_rejected",
-    "return_closed",
-    "return_in_repair",
-    "return_in_clarification",
-)
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -120,13 +110,16 @@ def list_returns(
     from sqlalchemy import select
 
     from kaufland_sync.cli.catalog import open_store
+    from kaufland_sync.sellerapi.models.returns import ReturnUnitStatus
     from kaufland_sync.store.models.accounts import Account
     from kaufland_sync.store.models.returns import Return, ReturnUnit
     from kaufland_sync.sync.returns import OPEN_STATUSES
 
-    if status is not None and status not in _STATUSES:
+    statuses = [s.value for s in ReturnUnitStatus]
+
+    if status is not None and status not in statuses:
         raise typer.BadParameter(
-            f"{status!r} is not a return-unit status; one of {', '.join(_STATUSES)}",
+            f"{status!r} is not a return-unit status; one of {', '.join(statuses)}",
             param_hint="--status",
         )
     factory = open_store()
