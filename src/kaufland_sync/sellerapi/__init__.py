@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kaufland_sync.sellerapi import errors
     from kaufland_sync.sellerapi._pacing import Pacer, RateLimiter
+    from kaufland_sync.sellerapi._redis_pacing import RedisPacer
     from kaufland_sync.sellerapi._requester import ApiResponse, Pagination, Requester
     from kaufland_sync.sellerapi._retry import RetryDecision, RetryPolicy
     from kaufland_sync.sellerapi._signing import sign_request
@@ -36,6 +37,7 @@ __all__ = [
     "Pacer",
     "Pagination",
     "RateLimiter",
+    "RedisPacer",
     "Requester",
     "RetryDecision",
     "RetryPolicy",
@@ -57,6 +59,7 @@ _SOURCES = {
     "Storefront": "storefronts",
     "Pacer": "_pacing",
     "RateLimiter": "_pacing",
+    "RedisPacer": "_redis_pacing",
     "RetryDecision": "_retry",
     "RetryPolicy": "_retry",
     "SyncKauflandClient": "sync",
