@@ -21,8 +21,6 @@ import asyncio
 import logging
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from _harness import free_port, start_sandbox
 from kaufland_sync.sellerapi import KauflandClient, RateLimiter
 from kaufland_sync.sellerapi.errors import KauflandError
 
@@ -61,45 +60,6 @@ class Row:
             str(self.failed),
             f"{1000 * self.cpu_seconds / self.requests:.2f}",
         ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_sandbox(port: int, latency_ms: float, rate_limit: float) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "kaufland_sync",
-        "sandbox",
-        "--port",
-        str(port),
-        "--latency-ms",
-        str(latency_ms),
-        "--rate-limit",
-        str(rate_limit),
-        "--client-key",
-        KEY,
-        "--secret-key",
-        SECRET,
-        "--random-seed",
-        "1",
-    ]
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_sandbox/state", timeout=1).raise_for_status()
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the sandbox did not start within 30 s")
 
 
 def count_429(root: str) -> int:
@@ -165,7 +125,11 @@ def main() -> None:
 
     port = free_port()
     root = f"http://127.0.0.1:{port}"
-    sandbox = start_sandbox(port, args.latency_ms, args.rate_limit)
+    sandbox = start_sandbox(
+        port,
+        *("--latency-ms", str(args.latency_ms), "--rate-limit", str(args.rate_limit)),
+        *("--client-key", KEY, "--secret-key", SECRET, "--random-seed", "1"),
+    )
     try:
         ids = asyncio.run(unit_ids(root))
         rows = [

@@ -24,15 +24,14 @@ import csv
 import math
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from _harness import free_port, run_cli, start_sandbox
 
 KEY = "bench_offers_client_key_00000001"
 SECRET = "bench_offers_secret_" + "d" * 44
@@ -47,12 +46,6 @@ class Step:
     reads: int
     peak_mb: float
     note: str = ""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ean13(n: int) -> str:
@@ -93,25 +86,6 @@ def requests_by_kind(root: str) -> tuple[int, int]:
     return writes, reads
 
 
-def run_cli(env: dict[str, str], *args: str) -> tuple[float, float, str]:
-    """Run one kaufland-sync command; return (seconds, its own peak RSS in MB, stdout)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-            [sys.executable, "-m", "kaufland_sync", *args], env=env, stdout=out, stderr=err
-        )
-        # wait4 (not Popen.wait) so the resource usage of this one child is reported.
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if process.returncode not in (0, 1):  # 1: some products failed; reported, not fatal here
-        raise SystemExit(f"kaufland-sync {' '.join(args)} failed:\n{stderr}")
-    return seconds, usage.ru_maxrss / 1024, stdout
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=100_000)
@@ -125,43 +99,20 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kaufland-bench-"))
     port = free_port()
     root = f"http://127.0.0.1:{port}"
-    sandbox = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "kaufland_sync",
-            "sandbox",
-            "--port",
-            str(port),
-            "--seed",
-            "empty",
-            "--latency-ms",
-            str(args.latency_ms),
-            "--rate-limit",
-            str(args.rate_limit),
-            "--client-key",
-            KEY,
-            "--secret-key",
-            SECRET,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    sandbox = start_sandbox(
+        port,
+        *("--seed", "empty", "--latency-ms", str(args.latency_ms)),
+        *("--rate-limit", str(args.rate_limit), "--client-key", KEY, "--secret-key", SECRET),
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAUFLAND_SYNC_")}
     env["KAUFLAND_SYNC_DATA_DIR"] = str(work / "data")
     env["KAUFLAND_SYNC_SECRET_KEY"] = SECRET
     steps: list[Step] = []
     try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{root}/_sandbox/state", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
 
         def step(name: str, *cli: str, note: str = "") -> str:
             writes0, reads0 = requests_by_kind(root)
-            seconds, peak, out = run_cli(env, *cli)
+            seconds, peak, out = run_cli(env, *cli, accept=(0, 1))  # 1: some failed, reported
             writes1, reads1 = requests_by_kind(root)
             steps.append(Step(name, seconds, writes1 - writes0, reads1 - reads0, peak, note))
             return out

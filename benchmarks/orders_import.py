@@ -34,9 +34,7 @@ import json
 import logging
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +47,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from _harness import free_port, run_cli, start_sandbox
 from kaufland_sync.sellerapi import KauflandClient
 from kaufland_sync.store.accounts import AccountRepository
 from kaufland_sync.store.db import create_db_engine, session_factory
@@ -75,12 +74,6 @@ class Step:
     peak_mb: float
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Control:
     """The sandbox's unsigned control API."""
 
@@ -100,45 +93,6 @@ class Control:
         """Every /v2 request answered so far, whatever its status."""
         requests = self.call("GET", "/state")["requests"]
         return sum(sum(by.values()) for endpoint, by in requests.items() if " /v2/" in endpoint)
-
-
-def start_sandbox(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "kaufland_sync",
-        "sandbox",
-        "--port",
-        str(port),
-        "--seed",
-        "demo",
-        "--storefront",
-        "de",
-        "--open-delay",
-        str(args.open_delay),
-        "--latency-ms",
-        str(args.latency_ms),
-        "--rate-limit",
-        str(args.rate_limit),
-        "--client-key",
-        KEY,
-        "--secret-key",
-        SECRET,
-        "--random-seed",
-        "1",
-    ]
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_sandbox/state", timeout=1).raise_for_status()
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the sandbox did not start within 30 s")
 
 
 async def place_orders(root: str, control: Control, units: int, open_delay: float) -> list[int]:
@@ -166,24 +120,6 @@ async def place_orders(root: str, control: Control, units: int, open_delay: floa
     if by_status != {"need_to_be_sent": units}:
         raise SystemExit(f"expected {units} order units need_to_be_sent, found {by_status}")
     return available
-
-
-def run_cli(env: dict[str, str], *args: str) -> tuple[float, float, str]:
-    """Run one kaufland-sync command; return (seconds, its own peak RSS in MB, stdout)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-            [sys.executable, "-m", "kaufland_sync", *args], env=env, stdout=out, stderr=err
-        )
-        # wait4 (not Popen.wait) so the resource usage of this one child is reported.
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"kaufland-sync {' '.join(args)} failed:\n{stderr}")
-    return seconds, usage.ru_maxrss / 1024, stdout
 
 
 def import_steps(
@@ -332,7 +268,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kaufland-bench-orders-"))
     port = free_port()
     root = f"http://127.0.0.1:{port}"
-    sandbox = start_sandbox(port, args)
+    sandbox = start_sandbox(
+        port,
+        *("--seed", "demo", "--storefront", "de", "--open-delay", str(args.open_delay)),
+        *("--latency-ms", str(args.latency_ms), "--rate-limit", str(args.rate_limit)),
+        *("--client-key", KEY, "--secret-key", SECRET, "--random-seed", "1"),
+    )
     control = Control(root)
     postgres = None
     steps: list[Step] = []

@@ -242,13 +242,15 @@ async def hammer(pacer: RedisPacer, tasks: int, until_us: int) -> list[Admission
     return admitted
 
 
-def check_bound_and_throughput(admitted: list[Admission], start_us: int, end_us: int) -> None:
+def check_bound(admitted: list[Admission], start_us: int, end_us: int) -> None:
+    """The limit in Redis time, whatever the machine's load: nobody released before its slot,
+    every slot inside the run, never more than 111 slots in any one-second window. (How close
+    the callers get to 109/s depends on how busy the machine is: a figure, not a test.)"""
     slots = [a.slot_us for a in admitted]
+    assert slots, "nobody was admitted"
     assert all(a.granted_us >= a.slot_us for a in admitted)  # nobody is released early
+    assert all(start_us - SECOND <= slot < end_us for slot in slots)
     assert max_in_any_window(slots) <= LIMIT
-    # Close to 109/s: callers always wait, so every slot between start and end is used.
-    expected = (end_us - start_us) / SECOND * 109
-    assert len(slots) >= 0.95 * expected
 
 
 async def test_many_tasks_in_one_process_stay_under_the_limit(redis: Redis) -> None:
@@ -256,7 +258,7 @@ async def test_many_tasks_in_one_process_stay_under_the_limit(redis: Redis) -> N
     start = await server_time_us(redis)
     end = start + SECOND * 3 // 2
     admitted = await hammer(pacer, tasks=20, until_us=end)
-    check_bound_and_throughput(admitted, start, end)
+    check_bound(admitted, start, end)
 
 
 def _hammer_process(url: str, client_key: str, channel: str, tasks: int, seconds: float) -> None:
@@ -326,7 +328,7 @@ async def test_three_processes_share_one_limit(redis: Redis, redis_url: str) -> 
     assert all(len(admitted) > 20 for admitted in per_process)  # all three really took part
     everything = [a for admitted in per_process for a in admitted]
     assert len({a.slot_us for a in everything}) >= len(everything) - 2  # burst slots may repeat
-    check_bound_and_throughput(everything, start, start + 2 * SECOND)
+    check_bound(everything, start, start + 2 * SECOND)
 
 
 async def test_back_off_in_one_pacer_holds_a_caller_already_waiting_in_another(
