@@ -58,6 +58,7 @@ pytest: system-deps install
 bench: install
 	$(BIN)/python benchmarks/client_throughput.py
 	$(BIN)/python benchmarks/orders_import.py
+	$(BIN)/python benchmarks/scale_out.py
 
 sandbox: install
 	$(BIN)/kaufland-sync sandbox

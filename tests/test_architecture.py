@@ -43,7 +43,10 @@ def test_sandbox_uses_only_pure_parts_of_sellerapi() -> None:
 
 def _reaching_into(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
     offenders = {
-        file: sorted(m for m in mods if m.startswith(forbidden))
+        # A package or anything inside it ("kaufland_sync.cli" is not "kaufland_sync.clients").
+        file: sorted(
+            m for m in mods if m in forbidden or m.startswith(tuple(f + "." for f in forbidden))
+        )
         for file, mods in imported_modules(package).items()
     }
     return {f: m for f, m in offenders.items() if m}
@@ -51,13 +54,26 @@ def _reaching_into(package: str, forbidden: tuple[str, ...]) -> dict[str, list[s
 
 def test_the_store_knows_nothing_of_what_uses_it() -> None:
     """Models and migrations describe data; engines, commands and reports build on them."""
-    users = ("kaufland_sync.sync", "kaufland_sync.cli", "kaufland_sync.reports")
+    users = (
+        "kaufland_sync.sync",
+        "kaufland_sync.cli",
+        "kaufland_sync.reports",
+        "kaufland_sync.jobs",
+        "kaufland_sync.web",
+    )
     assert _reaching_into("store", (*users, "kaufland_sync.backoffice")) == {}
 
 
 def test_engines_and_reports_do_not_depend_on_the_command_line() -> None:
     assert _reaching_into("sync", ("kaufland_sync.cli",)) == {}
     assert _reaching_into("backoffice", ("kaufland_sync.cli", "kaufland_sync.sync")) == {}
+
+
+def test_the_service_does_not_depend_on_the_command_line() -> None:
+    """Jobs and the web app run without the CLI (workers, the web process); the CLI starts
+    them, never the other way round. Jobs know nothing of the web app either."""
+    assert _reaching_into("jobs", ("kaufland_sync.cli", "kaufland_sync.web")) == {}
+    assert _reaching_into("web", ("kaufland_sync.cli",)) == {}
 
 
 def test_reports_read_the_store_only() -> None:

@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     # with mode 0600 on first use.
     master_key: SecretStr | None = None
     log_level: str = "INFO"
+    # Job queue: unset = a SQLite-backed Huey queue in data_dir (one machine); ``redis://...`` =
+    # a Redis-backed queue shared by workers on many machines. With Redis, the per-client-key
+    # rate limit is shared through the same server.
+    queue_url: str | None = None
+    # The address Kaufland reaches this service at (for push notification subscriptions), e.g.
+    # https://sync.example.com; the webhook path is appended.
+    public_url: str | None = None
+    # Requests per second per client key (Kaufland allows 111).
+    rate_limit: float = 111.0
+    # Seconds a running job's lock lasts without a heartbeat (renewed every quarter of it): how
+    # long a job of a crashed worker waits before the scheduler's recovery runs it again.
+    job_lease_seconds: float = Field(default=60.0, ge=4.0, le=3600.0)
 
     @field_validator("data_dir")
     @classmethod
@@ -52,6 +64,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'kaufland-sync.db'}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        """``redis://...`` as given, or ``sqlite:///<data_dir>/queue.db``."""
+        if self.queue_url:
+            return self.queue_url
+        return f"sqlite:///{self.data_dir / 'queue.db'}"
 
     @property
     def master_key_file(self) -> Path:

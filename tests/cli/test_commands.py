@@ -19,7 +19,6 @@ from kaufland_sync.cli.api import parse_data, split_target
 from kaufland_sync.cli.sandbox import DEMO_CLIENT_KEY, DEMO_SECRET_KEY
 from kaufland_sync.sandbox.server import RunningSandbox
 from kaufland_sync.sandbox.world import ALL_STOREFRONTS, SandboxConfig, SellerCredentials
-from tests.cli.runner import clean_env
 from tests.cli.runner import run_process as run_cli
 
 
@@ -111,20 +110,6 @@ def test_api_without_keys_says_which_flag_is_missing() -> None:
     assert "KAUFLAND_SYNC_CLIENT_KEY" in result.stderr
 
 
-def test_demo_round_trip() -> None:
-    result = run_cli("demo", "--once", "--port", "0", timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    for line in (
-        "Signed request accepted",
-        "New offer published",
-        "Stock on Kaufland dropped with the order",
-        "is sent",
-        "A wrongly signed request is refused: HTTP 401 /problems/corrupted-signature",
-    ):
-        assert line in out
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -189,29 +174,3 @@ def test_sandbox_state_survives_a_restart(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
-
-
-def test_demo_keeps_serving_until_stopped() -> None:
-    env = clean_env()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kaufland_sync", "demo", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    try:
-        for line in process.stdout:  # the round trip, then the serving instructions
-            lines.append(line)
-            if "Press Ctrl-C to stop." in line:
-                break
-        base = next(ln.split("=", 1)[1].strip() for ln in lines if "KAUFLAND_SYNC_BASE_URL=" in ln)
-        state = httpx.get(base.removesuffix("/v2") + "/_sandbox/state", timeout=5)
-        assert state.status_code == 200  # still serving after the round trip
-    finally:
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=20)
-    assert process.returncode == 0
-    assert "Stopped." in rest

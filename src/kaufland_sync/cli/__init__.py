@@ -14,6 +14,7 @@ from kaufland_sync.cli import catalog as _catalog
 from kaufland_sync.cli import categories as _categories
 from kaufland_sync.cli import demo as _demo
 from kaufland_sync.cli import imports as _imports
+from kaufland_sync.cli import jobs as _jobs
 from kaufland_sync.cli import mappings as _mappings
 from kaufland_sync.cli import orders as _orders
 from kaufland_sync.cli import outbox as _outbox
@@ -21,7 +22,9 @@ from kaufland_sync.cli import product_data as _product_data
 from kaufland_sync.cli import report as _report
 from kaufland_sync.cli import returns as _returns
 from kaufland_sync.cli import sandbox as _sandbox
+from kaufland_sync.cli import service as _service
 from kaufland_sync.cli import sync as _sync
+from kaufland_sync.cli import webhooks as _webhooks
 
 app = typer.Typer(
     name="kaufland-sync",
@@ -53,6 +56,10 @@ def _root(
 app.command("api")(_api.api)
 app.command("sandbox")(_sandbox.sandbox)
 app.command("demo")(_demo.demo)
+app.command("run")(_service.run)
+app.command("web")(_service.web)
+app.command("worker")(_service.worker)
+app.command("scheduler")(_service.scheduler)
 app.add_typer(_accounts.app, name="accounts")
 app.add_typer(_catalog.app, name="catalog")
 app.add_typer(_sync.app, name="sync")
@@ -64,6 +71,9 @@ app.add_typer(_returns.app, name="returns")
 app.add_typer(_outbox.app, name="outbox")
 app.add_typer(_mappings.app, name="mappings")
 app.add_typer(_report.app, name="report")
+app.add_typer(_jobs.app, name="jobs")
+app.add_typer(_jobs.schedules_app, name="schedules")
+app.add_typer(_webhooks.app, name="webhooks")
 
 
 def main() -> None:

@@ -61,6 +61,18 @@ def sandbox(
     random_seed: Annotated[
         int | None, typer.Option(help="Seed for faults and random buyers.")
     ] = None,
+    buyers_every: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Invented buyers order by themselves, on average every this many seconds "
+            "across all sellers (0: off).",
+        ),
+    ] = 0.0,
+    buyers_storefront: Annotated[
+        list[str] | None,
+        typer.Option(help="Storefront those buyers shop on (repeatable; default: all)."),
+    ] = None,
 ) -> None:
     """Serve the Kaufland sandbox (``/v2/...`` plus the ``/_sandbox/`` control API)."""
     from kaufland_sync.sandbox.server import serve
@@ -82,6 +94,14 @@ def sandbox(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--storefront") from None
+    try:
+        buyer_fronts = (
+            tuple(Storefront.parse(s).value for s in buyers_storefront)
+            if buyers_storefront
+            else None
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--buyers-storefront") from None
     config = SandboxConfig(
         sellers=[SellerCredentials(k, s, fronts) for k, s in zip(keys, secrets, strict=True)],
         public_base_url=public_base_url,
@@ -92,9 +112,13 @@ def sandbox(
         latency_ms=latency_ms,
         state_file=state,
         random_seed=random_seed,
+        buyers_every=buyers_every,
+        buyers_storefronts=buyer_fronts,
     )
     typer.echo(
         f"Kaufland sandbox on http://{host}:{port}/v2 for {len(keys)} seller(s); "
         f"control API at http://{host}:{port}/_sandbox/state. Ctrl-C stops it."
     )
+    if buyers_every > 0:
+        typer.echo(f"Invented buyers order about every {buyers_every:g} s.")
     serve(config, host, port)

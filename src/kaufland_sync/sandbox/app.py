@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kaufland_sync.sandbox import catalog
+from kaufland_sync.sandbox import buyers, catalog
 from kaufland_sync.sandbox._http import (
     ABOUT_BLANK,
     CORRUPTED_SIGNATURE,
@@ -866,8 +866,9 @@ def create_app(config: SandboxConfig, *, world: World | None = None) -> Starlett
     """Build the sandbox app. Without ``world``: load ``config.state_file`` if it exists, else
     seed ``config.seed``. With one: use it as it is (tests seed their own).
 
-    On startup the push Notifier and (with a state file) the periodic saver run as background
-    tasks; on shutdown both stop and the world is saved."""
+    On startup the push Notifier, (with a state file) the periodic saver and (with
+    ``config.buyers_every`` > 0) the invented buyers of ``buyers.py`` run as background tasks; on
+    shutdown they stop and the world is saved."""
     if world is None:
         world = World(config)
         if config.state_file is None or not world.load(config.state_file):
@@ -882,6 +883,8 @@ def create_app(config: SandboxConfig, *, world: World | None = None) -> Starlett
             tasks.append(asyncio.create_task(state.notify.run(world, stop)))
         if config.state_file is not None:
             tasks.append(asyncio.create_task(_saver(world, config, stop)))
+        if config.buyers_every > 0:
+            tasks.append(asyncio.create_task(buyers.run(world, stop)))
         try:
             yield
         finally:

@@ -71,6 +71,11 @@ class SandboxConfig:
     accept_base64_signatures: bool = False
     push_retry_delays: tuple[float, ...] = (60.0, 900.0, 1800.0, 3600.0)
     random_seed: int | None = None
+    # Invented buyers ordering by themselves (buyers.py): mean seconds between two orders across
+    # all sellers, exponentially distributed; 0 switches them off.
+    buyers_every: float = 0.0
+    # Storefronts those buyers shop on; None: every storefront a seller has configured.
+    buyers_storefronts: tuple[str, ...] | None = None
 
 
 @dataclass

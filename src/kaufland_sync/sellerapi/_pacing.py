@@ -3,9 +3,12 @@
 Kaufland counts requests per seller across all endpoints and answers 429 above the limit. The
 ``RateLimiter`` here is a GCRA (generic cell rate algorithm, a token bucket without a timer):
 each caller reserves the next free send time synchronously and then sleeps until it. Because
-reservation happens in arrival order and never yields in between, callers go out in FIFO order
-and no lock is needed; because it holds no asyncio objects, one limiter can serve several event
-loops (the sync facade runs its own loop).
+reservation happens in arrival order and never yields in between, callers go out in FIFO order.
+Because it holds no asyncio objects, one limiter can serve several event loops at once, also
+loops in different threads (a worker runs one loop per thread, and the sync facade runs its own
+loop): a ``threading.Lock`` makes each reservation and each back-off one indivisible step. The
+lock is only ever held around that bookkeeping, never across an ``await``, so it cannot block a
+loop for longer than a few arithmetic operations.
 
 Guarantee: with ``rate`` r and ``burst`` b, no sliding 1-second window ever contains more than r
 sends. The sustained spacing is ``1 / (r - (b - 1))`` seconds, so the b-request burst allowance
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar, Protocol, runtime_checkable
@@ -68,6 +72,8 @@ class RateLimiter:
     """
 
     _registry: ClassVar[dict[tuple[str, float, int], RateLimiter]] = {}
+    # Guards ``_registry`` so two threads asking for the same key at once share one limiter.
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
         self,
@@ -90,6 +96,8 @@ class RateLimiter:
         # Theoretical arrival time: when the bucket is "empty" again if nobody else comes.
         self._tat = -math.inf
         self._paused_until = -math.inf
+        # Held only around the synchronous updates of ``_tat``/``_paused_until`` (see module).
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RateLimiter(rate={self.rate:g}, burst={self.burst})"
@@ -101,22 +109,30 @@ class RateLimiter:
         # Hashed so the registry never holds key material in a readable form.
         digest = hashlib.sha256(client_key.encode("utf-8")).hexdigest()
         slot = (digest, float(rate), burst)
-        limiter = cls._registry.get(slot)
-        if limiter is None:
-            limiter = cls._registry[slot] = cls(rate, burst=burst)
-        return limiter
+        with cls._registry_lock:
+            limiter = cls._registry.get(slot)
+            if limiter is None:
+                limiter = cls._registry[slot] = cls(rate, burst=burst)
+            return limiter
 
     @classmethod
     def clear_registry(cls) -> None:
         """Forget every shared limiter (for tests)."""
-        cls._registry.clear()
+        with cls._registry_lock:
+            cls._registry.clear()
 
     def reserve(self, now: float) -> float:
         """Book the next send slot for a caller arriving at ``now``; return when it may send.
 
         Pure bookkeeping (no waiting), so a sequence of reservations can be checked without an
-        event loop. Slots are handed out in call order.
+        event loop. Slots are handed out in call order; safe to call from several threads.
         """
+        with self._lock:
+            return self._book(now)
+
+    def _book(self, now: float) -> float:
+        # Caller holds ``_lock``: reading and advancing ``_tat`` must not interleave, or two
+        # callers would get the same slot.
         tat = max(self._tat, now, self._paused_until)
         allowed = max(now, tat - self._tolerance, self._paused_until)
         self._tat = tat + self._interval
@@ -124,8 +140,11 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         while True:
-            now = self._clock()
-            at = self.reserve(now)
+            # The clock is read under the lock too, so bookings see non-decreasing times even
+            # when threads race (the window bound holds either way; this keeps FIFO exact).
+            with self._lock:
+                now = self._clock()
+                at = self._book(now)
             if at > now:
                 await self._sleep(at - now)
             # A 429 may have arrived while we slept: the slot we held is void, book a new one
@@ -136,6 +155,7 @@ class RateLimiter:
     async def back_off(self, seconds: float) -> None:
         if seconds <= 0:
             return
-        until = self._clock() + seconds
-        self._paused_until = max(self._paused_until, until)
-        self._tat = max(self._tat, until)
+        with self._lock:
+            until = self._clock() + seconds
+            self._paused_until = max(self._paused_until, until)
+            self._tat = max(self._tat, until)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import json as jsonlib
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -134,6 +136,14 @@ def _parse_body(response: httpx.Response) -> Any:
         return response.text
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context (certificate verification on, httpx's CA bundle) for every client of the
+    process. Building one loads the CA bundle, which costs tens of milliseconds: a worker that
+    opens a client per job would otherwise pay it on every job. Contexts are safe to share."""
+    return httpx.create_ssl_context()
+
+
 class KauflandClient:
     """Asynchronous client for the Kaufland Seller API v2; implements ``Requester``.
 
@@ -201,6 +211,7 @@ class KauflandClient:
             self.pacer = RateLimiter(rate_limit, clock=clock, sleep=sleep)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
+            verify=shared_ssl_context(),
             timeout=timeout,
             limits=httpx.Limits(
                 max_connections=100, max_keepalive_connections=100, keepalive_expiry=30.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kaufland_sync.store.models import catalog as catalog
 from kaufland_sync.store.models import categories as categories
+from kaufland_sync.store.models import jobs as jobs
 from kaufland_sync.store.models import orders as orders
 from kaufland_sync.store.models import outbox as outbox
 from kaufland_sync.store.models import returns as returns
@@ -28,6 +29,7 @@ __all__ = [
     "WarehouseMapping",
     "catalog",
     "categories",
+    "jobs",
     "orders",
     "outbox",
     "returns",

@@ -107,6 +107,9 @@ class Account(Timestamped, Base):
     base_currency: Mapped[str | None] = mapped_column(String(3), default=None)
     # Put accepted returns back into the built-in catalogue's stock (once per returned piece).
     restock_returns: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where Kaufland sends this account's push notifications (set by ``webhooks subscribe``);
+    # None: push notifications are off and polling alone keeps the account in step.
+    push_callback_url: Mapped[str | None] = mapped_column(String(255), default=None)
 
     storefronts: Mapped[list[AccountStorefront]] = relationship(
         back_populates="account",

@@ -1,0 +1,1 @@
+"""Tests of the web process: health, metrics and the push-notification receivers."""
