@@ -37,6 +37,7 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     log_level: str = typer.Option(
         "WARNING",
         "--log-level",
@@ -51,6 +52,9 @@ def _root(
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise typer.BadParameter(f"unknown level {log_level!r}", param_hint="--log-level")
     configure(level)
+    from kaufland_sync.cli.catalog import close_stores
+
+    ctx.call_on_close(close_stores)  # the stores the command opened, once it has ended
 
 
 app.command("api")(_api.api)

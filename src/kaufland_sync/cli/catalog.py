@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from kaufland_sync.backoffice.csv_import import ImportReport
@@ -31,15 +32,28 @@ err = Console(stderr=True, highlight=False)
 ERRORS_SHOWN = 20
 
 
+#: Engines opened by ``open_store`` during this command; the root command disposes them when
+#: it ends (``close_stores``), so no pooled connection is left to the garbage collector.
+_OPEN_ENGINES: list[Engine] = []
+
+
 def open_store() -> sessionmaker[Session]:
-    """Sessions on the configured database, migrated to the newest schema first."""
+    """Sessions on the configured database, migrated to the newest schema first; the engine is
+    disposed when the running command ends (``close_stores``)."""
     from kaufland_sync.config import load_settings
     from kaufland_sync.store.db import create_db_engine, session_factory
     from kaufland_sync.store.migrate import upgrade
 
     engine = create_db_engine(load_settings().resolved_database_url)
+    _OPEN_ENGINES.append(engine)
     upgrade(engine)
     return session_factory(engine)
+
+
+def close_stores() -> None:
+    """Dispose every engine ``open_store`` opened (called when the command ends)."""
+    while _OPEN_ENGINES:
+        _OPEN_ENGINES.pop().dispose()
 
 
 def _error_table(report: ImportReport) -> Table:

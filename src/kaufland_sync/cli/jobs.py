@@ -215,7 +215,18 @@ def failed(
     as_json: JsonOption = False,
 ) -> None:
     """The failed list: jobs that kept failing, with their last error."""
-    list_jobs(account=account, state=["failed"], kind=None, limit=1000, as_json=as_json)
+    from kaufland_sync.jobs import ledger
+    from kaufland_sync.store.models.jobs import JobState
+
+    factory = _open()
+    with factory() as session:
+        account_id = _account_id(session, account) if account else None
+        jobs = ledger.list_jobs(
+            session, states=[JobState.FAILED], account_id=account_id, limit=10000
+        )
+        names = _names(session)
+        rows = [_row(job, names) for job in jobs]
+    _show(rows, as_json=as_json, title="failed jobs")
 
 
 def _act(job_id: int, verb: str) -> None:

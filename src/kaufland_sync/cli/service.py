@@ -38,9 +38,10 @@ def _prepare() -> Settings:
         create_huey(settings.resolved_queue_url)
     except QueueURLError as exc:
         fail(str(exc))
-    from kaufland_sync.cli.catalog import open_store
+    from kaufland_sync.cli.catalog import close_stores, open_store
 
-    open_store()
+    open_store()  # migrates; the service opens its own engines
+    close_stores()
     return settings
 
 
