@@ -40,7 +40,13 @@ class Settings(BaseSettings):
     # Base64 (urlsafe) 32-byte key for secrets at rest; default: data_dir/master.key, created
     # with mode 0600 on first use.
     master_key: SecretStr | None = None
-    log_level: str = "INFO"
+    # Key (at least 32 characters) that signs the web app's session cookies; default:
+    # data_dir/session.key, created with mode 0600 on first use. Set it when several web
+    # processes serve behind one load balancer, so a session signed by one is valid on all.
+    session_secret: SecretStr | None = None
+    # Level of the engine's log lines on stderr (DEBUG, INFO, WARNING, ERROR); every command's
+    # --log-level option reads the same variable and wins when given.
+    log_level: str = "WARNING"
     # Job queue: unset = a SQLite-backed Huey queue in data_dir (one machine); ``redis://...`` =
     # a Redis-backed queue shared by workers on many machines. With Redis, the per-client-key
     # rate limit is shared through the same server.
