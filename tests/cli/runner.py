@@ -44,14 +44,16 @@ def clean_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return full
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> Ran:
-    """``kaufland-sync ARGS`` in this process, with only ``env``'s ``KAUFLAND_SYNC_*`` set."""
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Ran:
+    """``kaufland-sync ARGS`` in this process, with only ``env``'s ``KAUFLAND_SYNC_*`` set
+    (and ``input`` on stdin, which is not a terminal)."""
     outside = {k: None for k in os.environ if k.startswith("KAUFLAND_SYNC_")}
     RateLimiter.clear_registry()
     result = CliRunner().invoke(
         app,
         list(args),
         env={**outside, **(env or {})},
+        input=input,
         prog_name="kaufland-sync",
         catch_exceptions=False,
     )

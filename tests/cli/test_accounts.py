@@ -205,6 +205,26 @@ def test_accounts_test_wrong_secret_in_plain_words(
     assert "Traceback" not in err
 
 
+def test_a_wrong_secret_is_replaced_from_stdin_without_showing_it(
+    sandbox: RunningSandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    add_sandbox_account(sandbox, env, secret="not-the-right-secret-at-all-000000")
+    assert accounts("test", "shop", env=env)[0] == 1
+
+    empty = run_cli("accounts", "set", "shop", "--secret-key", "-", env=env, input="\n")
+    assert empty.returncode == 2
+    assert "no secret key was given on stdin" in empty.stderr
+
+    replaced = run_cli(
+        "accounts", "set", "shop", "--secret-key", "-", env=env, input=MAIN_SECRET + "\n"
+    )
+    assert replaced.returncode == 0, replaced.stderr
+    code, out, err = accounts("test", "shop", env=env)
+    assert code == 0, out + err
+    assert "credentials: accepted" in out
+    assert_no_secret(tmp_path, replaced.stdout, replaced.stderr, out, err)
+
+
 def test_accounts_test_reports_clock_skew(sandbox: RunningSandbox, env: dict[str, str]) -> None:
     add_sandbox_account(sandbox, env)
     with httpx.Client(base_url=f"{sandbox.root_url}/_sandbox") as control:

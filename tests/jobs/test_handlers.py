@@ -33,6 +33,7 @@ from kaufland_sync.store.db import transaction
 from kaufland_sync.store.models.accounts import Account, Environment
 from kaufland_sync.store.models.jobs import Job, JobKind, JobState, JobTrigger
 from kaufland_sync.store.models.orders import Order, OrderLine
+from kaufland_sync.sync import fulfilment
 from tests.builders import at, import_catalogue, migrated_store, new_order
 from tests.e2e.conftest import MAIN_KEY, MAIN_SECRET, Control, known_ean, open_client
 
@@ -170,6 +171,42 @@ def test_orders_jobs_import_each_order_exactly_once(
         lines = session.scalar(select(func.count()).select_from(OrderLine))
     assert lines == second.counts["lines_new"] + first.counts["lines_new"]
     assert third.counts["lines_new"] == 0
+
+
+def test_an_outbox_job_that_ships_imports_the_new_status_at_once(
+    sandbox: RunningSandbox,
+    control: Control,
+    store: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    account = add_shop(store, settings, sandbox)
+    jobs = Jobs(store, settings, account.id)
+    placed = str(control.orders(1, storefront="de")["ids_order"][0])
+    assert jobs.run(JobKind.ORDERS).state is JobState.DONE
+    with transaction(store) as session:
+        queued = fulfilment.ship(
+            session,
+            account.id,
+            placed,
+            carrier="DHL",
+            tracking_numbers=["00340434161094042557"],
+            carriers=["DHL", "DPD", "Other"],
+        )
+    assert queued
+
+    idle = jobs.run(JobKind.OUTBOX)  # sends the shipment, then reads what Kaufland made of it
+    assert idle.state is JobState.DONE, idle.last_error
+    assert idle.counts["sent"] == len(queued)
+    assert idle.counts["import_lines_updated"] >= 1
+    with store() as session:
+        statuses = set(
+            session.scalars(select(OrderLine.status).join(Order).where(Order.id_order == placed))
+        )
+    assert statuses == {"sent"}
+
+    nothing = jobs.run(JobKind.OUTBOX)  # nothing to send: no import either
+    assert nothing.state is JobState.DONE
+    assert not any(name.startswith("import_") for name in nothing.counts)
 
 
 def test_offers_then_stock_jobs_publish_and_push_only_changes(

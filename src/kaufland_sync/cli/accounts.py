@@ -81,6 +81,23 @@ def _session() -> Iterator[tuple[Settings, Session]]:
         engine.dispose()
 
 
+#: ``--secret-key -``: ask for the key (or read it from stdin) instead of taking it as an argument.
+_ASK = "-"
+
+
+def _read_secret() -> str:
+    """The new secret key for ``--secret-key -``: asked for unseen in a terminal, else the
+    first line of stdin."""
+    if sys.stdin.isatty():
+        given = str(typer.prompt("New secret key", hide_input=True))
+    else:
+        given = sys.stdin.readline()
+    given = given.strip()
+    if not given:
+        raise typer.BadParameter("no secret key was given on stdin", param_hint="--secret-key")
+    return given
+
+
 def _service(settings: Settings, session: Session) -> AccountService:
     from kaufland_sync.accounts import AccountService
     from kaufland_sync.secrets import secret_box
@@ -327,7 +344,12 @@ def set_settings(
     ] = False,
     client_key: Annotated[str | None, typer.Option(help="Replace the client key.")] = None,
     secret_key: Annotated[
-        str | None, typer.Option(help="Replace the secret key.", show_default=False)
+        str | None,
+        typer.Option(
+            help="Replace the secret key. Give - to type it unseen (or pipe it in on stdin), "
+            "so it stays out of the process list and the shell history.",
+            show_default=False,
+        ),
     ] = None,
     base_currency: Annotated[
         str | None,
@@ -412,6 +434,8 @@ def set_settings(
     ):
         raise typer.BadParameter("nothing to change", param_hint="--storefront")
 
+    if secret_key == _ASK:
+        secret_key = _read_secret()
     with _session() as (settings, session):
         service = _service(settings, session)
         repository = service.repository

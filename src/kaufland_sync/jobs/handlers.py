@@ -208,9 +208,15 @@ async def orders_handler(ctx: JobContext) -> dict[str, int]:
 
 async def outbox_handler(ctx: JobContext) -> dict[str, int]:
     """Send the queued shipments, cancellations, refunds and return decisions (then push any
-    stock they changed)."""
+    stock they changed). When something was sent, import the order units changed since the
+    cursor right after, so a shipped or cancelled unit shows Kaufland's new status at once
+    rather than at the next scheduled import (one listing call)."""
     report, counts = await _sync_orders_steps(ctx, ("outbox", "stock"))
     _raise_partial(report, counts)
+    if report.outbox is not None and report.outbox.sent:
+        after, after_counts = await _sync_orders_steps(ctx, ("orders", "stock"))
+        counts |= {f"import_{name}": value for name, value in after_counts.items()}
+        _raise_partial(after, counts)
     return counts
 
 

@@ -215,6 +215,38 @@ def test_each_storefront_run_is_logged_ok_or_failed(
     assert runs[1].updated == 1 and "Kaufland is down" in (runs[1].error_summary or "")
 
 
+def test_a_storefront_whose_orders_direction_is_off_is_not_read(
+    factory: sessionmaker[Session], account: Account
+) -> None:
+    from kaufland_sync.store.models.accounts import AccountStorefront, SyncDirection
+    from kaufland_sync.store.models.sync import RunOutcome, SyncRun
+
+    def direction(value: SyncDirection) -> None:
+        with transaction(factory) as session:
+            settings = session.scalars(
+                select(AccountStorefront).where(AccountStorefront.account_id == account.id)
+            ).one()
+            settings.direction_orders = value
+
+    direction(SyncDirection.OFF)
+    fake = FakeClient([unit(1, "A")])
+    summary = asyncio.run(
+        import_orders(as_client(fake), factory, account, ["de"], clock=lambda: T0)
+    )
+    assert fake.order_units.calls == []  # nothing asked of Kaufland
+    assert summary.orders_new == 0 and counts(factory) == (0, 0, 0)
+    with factory() as session:
+        run = session.scalars(select(SyncRun)).one()
+        cursors = session.scalar(select(func.count()).select_from(SyncCursor))
+    assert run.outcome is RunOutcome.SKIPPED
+    assert "orders direction is off" in (run.error_summary or "")
+    assert cursors == 0  # the cursor stays where it was
+
+    direction(SyncDirection.FROM_KAUFLAND)  # switched back: what came meanwhile is imported
+    asyncio.run(import_orders(as_client(fake), factory, account, ["de"], clock=lambda: T0))
+    assert counts(factory) == (1, 1, 1)
+
+
 def test_a_unit_listed_twice_in_one_batch_is_written_once_as_last_read(
     factory: sessionmaker[Session], account: Account
 ) -> None:

@@ -41,6 +41,9 @@ Contract of :func:`import_orders`, per storefront:
   updated and unchanged, outcome ``ok`` or ``failed`` with the error
   (:func:`~kaufland_sync.sync.importers._common.logged_run`). A killed process leaves its row
   ``running``.
+* **Direction.** A storefront whose ``direction_orders`` is ``off`` (or ``to_kaufland``, which
+  means nothing for orders) is not read: its run is logged ``skipped`` with the reason and its
+  cursor stays, so switching the direction back imports what came meanwhile.
 """
 
 from __future__ import annotations
@@ -59,9 +62,9 @@ from kaufland_sync.sellerapi.client import KauflandClient
 from kaufland_sync.sellerapi.models import Address, Buyer, OrderUnit
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.db import transaction
-from kaufland_sync.store.models.accounts import Account
+from kaufland_sync.store.models.accounts import Account, AccountStorefront, SyncDirection
 from kaufland_sync.store.models.orders import Customer, Order, OrderLine
-from kaufland_sync.store.models.sync import SyncKind
+from kaufland_sync.store.models.sync import RunOutcome, SyncKind, SyncRun
 from kaufland_sync.sync.importers._common import (
     OVERLAP,
     Cursor,
@@ -596,8 +599,12 @@ async def import_orders(
     started = clock()
     cap = started if until is None else min(started, until)
     summary = OrderImportSummary()
+    off = _orders_not_imported(factory, account.id)
     for value in storefronts:
         storefront = Storefront(value)
+        if storefront in off:
+            _skipped_run(factory, account.id, storefront, off[storefront], clock())
+            continue
         part = OrderImportSummary()
         cursor = Cursor(CURSOR_KIND, account.id, storefront)
         with logged_run(
@@ -624,6 +631,46 @@ async def import_orders(
             cursor.advance(factory, cap)
         summary.add(part)
     return summary
+
+
+def _orders_not_imported(
+    factory: sessionmaker[Session], account_id: int
+) -> dict[Storefront, SyncDirection]:
+    """The account's storefronts whose orders direction says not to import them (``off``, or
+    ``to_kaufland``, which means nothing for orders), with that direction."""
+    with factory() as session:
+        rows = session.execute(
+            select(AccountStorefront.storefront, AccountStorefront.direction_orders).where(
+                AccountStorefront.account_id == account_id
+            )
+        ).all()
+    return {
+        Storefront(storefront): SyncDirection(direction)
+        for storefront, direction in rows
+        if direction not in (SyncDirection.FROM_KAUFLAND, SyncDirection.BOTH)
+    }
+
+
+def _skipped_run(
+    factory: sessionmaker[Session],
+    account_id: int,
+    storefront: Storefront,
+    direction: SyncDirection,
+    now: datetime,
+) -> None:
+    """Log that the storefront's orders were not imported, and why (the cursor stays)."""
+    with transaction(factory) as session:
+        session.add(
+            SyncRun(
+                kind=SyncKind.ORDERS,
+                account_id=account_id,
+                storefront=storefront,
+                started_at=now,
+                finished_at=now,
+                outcome=RunOutcome.SKIPPED,
+                error_summary=f"orders direction is {direction.value}: orders are not imported",
+            )
+        )
 
 
 async def _import_storefront(
