@@ -106,18 +106,6 @@ def _remap(factory: sessionmaker[Session], account_id: int, kind: str) -> int | 
         return remap_orders(session, account_id)
 
 
-def _known(code: str) -> bool:
-    """Whether ``code`` names a storefront at all (unknown codes are refused by the rule's own
-    validation, which names the valid ones)."""
-    from kaufland_sync.sellerapi.storefronts import Storefront
-
-    try:
-        Storefront.parse(code)
-    except ValueError:
-        return False
-    return True
-
-
 @app.command("set")
 def set_rule(
     account: AccountOption,
@@ -141,7 +129,7 @@ def set_rule(
     which wins over the built-in default)."""
     from kaufland_sync.cli.catalog import open_store
     from kaufland_sync.store.db import transaction
-    from kaufland_sync.sync.order_mapping import MappingRuleError
+    from kaufland_sync.sync.order_mapping import MappingRuleError, check_scope
     from kaufland_sync.sync.order_mapping import set_rule as store_rule
 
     factory = open_store()
@@ -149,16 +137,10 @@ def set_rule(
         with transaction(factory) as session:
             found = _account(session, account)
             account_id = found.id
-            if (
-                storefront is not None
-                and _known(storefront)
-                and found.storefront(storefront) is None
-            ):
-                sold = ", ".join(s.storefront.value for s in found.storefronts) or "none"
-                fail(
-                    f"--storefront: account {account!r} does not sell on {storefront!r}, so the "
-                    f"rule could never apply (its storefronts: {sold})"
-                )
+            try:
+                check_scope(found, storefront)
+            except MappingRuleError as exc:
+                fail(f"--storefront: {exc.message}")
             row = store_rule(session, account_id, kind, source, target, storefront=storefront)
             stored = (row.kind.value, row.storefront, row.source, row.target)
     except MappingRuleError as exc:

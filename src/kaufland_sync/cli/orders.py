@@ -21,7 +21,6 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -63,8 +62,6 @@ UnitOption = Annotated[
     ),
 ]
 
-# Decimal places of each order currency's minor unit (Kaufland's currencies all have two).
-_EXPONENT = {"EUR": 2, "CZK": 2, "PLN": 2}
 #: The steps of ``sync orders`` an order command (and ``outbox run``) runs after queueing.
 REFRESH_STEPS = ("outbox", "orders", "stock")
 _FAILURES_SHOWN = 10
@@ -75,30 +72,21 @@ def _now() -> datetime:
 
 
 def _money(minor: int | None, currency: str | None) -> str:
-    if minor is None:
-        return ""
-    exponent = _EXPONENT.get(currency or "", 2)
-    value = Decimal(minor).scaleb(-exponent)
-    return f"{value:.{exponent}f} {currency or ''}".strip()
+    from kaufland_sync.sync.fulfilment import format_amount
+
+    return "" if minor is None else format_amount(minor, currency, with_currency=True)
 
 
 def to_minor_units(text: str, currency: str | None) -> int:
-    """``"4.99"`` in ``currency`` → 499, exactly; more decimals than the currency has, or a
-    value that is not a positive number, is refused."""
-    exponent = _EXPONENT.get(currency or "", 2)
+    """``"4.99"`` in ``currency`` → 499, exactly, by the rule the pages use too
+    (:func:`kaufland_sync.sync.fulfilment.parse_amount`); a refused text is a usage error
+    naming ``--amount``."""
+    from kaufland_sync.sync.fulfilment import parse_amount
+
     try:
-        value = Decimal(text.strip().replace(",", "."))
-    except InvalidOperation:
-        raise typer.BadParameter(f"{text!r} is not an amount", param_hint="--amount") from None
-    if not value.is_finite() or value <= 0:
-        raise typer.BadParameter(f"{text!r} must be more than 0", param_hint="--amount")
-    minor = value.scaleb(exponent)
-    if minor != minor.to_integral_value():
-        raise typer.BadParameter(
-            f"{text!r} has more than {exponent} decimals ({currency or 'the currency'})",
-            param_hint="--amount",
-        )
-    return int(minor)
+        return parse_amount(text, currency)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--amount") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -179,60 +179,6 @@ def _flat_ratio(prefix: str, ratio: dict[str, Any]) -> dict[str, Any]:
 
 # -- commission -------------------------------------------------------------------------------
 
-_COMMISSION_CSV = (
-    "storefront",
-    "period",
-    "start",
-    "end",
-    "currency",
-    "lines",
-    "cancelled",
-    "incomplete",
-    "returned",
-    "sales",
-    "price",
-    "shipping",
-    "revenue_gross",
-    "revenue_net",
-    "commission",
-    "commission_percent",
-    "returned_commission",
-    "refunded",
-    "currency_rate",
-    "base_currency",
-    "base_sales",
-    "base_revenue_gross",
-    "base_revenue_net",
-    "base_commission",
-    "base_returned_commission",
-    "base_refunded",
-)
-
-
-def _commission_csv_rows(report: CommissionReport) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for row in [*report.rows, *report.totals]:
-        values = row.as_dict()
-        flat = {k: v for k, v in values.items() if k not in ("base", "commission_rate")}
-        flat["commission_percent"] = values["commission_rate"]["percent"]
-        flat["base_currency"] = report.base_currency
-        for name, amount in (values["base"] or {}).items():
-            flat[f"base_{name}"] = amount
-        out.append(flat)
-    total = report.as_dict()["total"]
-    out.append(
-        {
-            "storefront": "all",
-            "period": "total",
-            "start": None if report.range.first is None else report.range.first.isoformat(),
-            "end": None if report.range.last is None else report.range.last.isoformat(),
-            "lines": total["lines"],
-            "base_currency": report.base_currency,
-            **{f"base_{k}": v for k, v in total.items() if k not in ("lines", "commission_rate")},
-        }
-    )
-    return out
-
 
 def _commission_table(report: CommissionReport) -> Table:
     base = report.base_currency
@@ -294,7 +240,7 @@ def commission(
 ) -> None:
     """Commission Kaufland kept per storefront and period (price + shipping - revenue_gross
     of each order line), in the storefront's currency and the account's base currency."""
-    from kaufland_sync.reports.commission import commission_report
+    from kaufland_sync.reports.commission import commission_csv, commission_report
 
     output = _format(as_json, as_csv)
     span = _range(first, last)
@@ -304,7 +250,8 @@ def commission(
     if output == "json":
         print_json(report.as_dict())
     elif output == "csv":
-        _csv(_COMMISSION_CSV, _commission_csv_rows(report))
+        sys.stdout.write(commission_csv(report))
+        sys.stdout.flush()
     else:
         console = _console()
         console.print(_commission_table(report))

@@ -11,21 +11,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, func
 
 from kaufland_sync.pricing import DEFAULT_BASE_CURRENCY
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.accounts import Account
+from kaufland_sync.store.models.orders import line_revenue
 
 __all__ = [
     "DEFAULT_BASE_CURRENCY",
     "Conversion",
     "Ratio",
     "report_storefronts",
+    "revenue_sum",
     "utc_date",
 ]
 
 
 _HUNDREDTH = Decimal("0.01")
+
+
+#: The order line status Kaufland gives a cancelled unit: it earns nothing.
+def revenue_sum() -> ColumnElement[Any]:
+    """The revenue of the order lines a query groups, in their order's currency (minor units):
+    ``price + shipping_rate`` of every line Kaufland has not cancelled. One definition, so the
+    dashboard and the customer pages can never disagree about what a sale brought in."""
+    return func.sum(line_revenue())
 
 
 def utc_date(moment: datetime) -> date:

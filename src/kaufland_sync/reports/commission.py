@@ -32,6 +32,8 @@ A line belongs to the period of its order's date (``Order.ordered_at``, Kaufland
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -52,9 +54,12 @@ from kaufland_sync.store.models.outbox import OutboxMessage, OutboxState
 from kaufland_sync.store.models.returns import Refund
 
 __all__ = [
+    "CSV_COLUMNS",
     "CommissionFigures",
     "CommissionReport",
     "CommissionRow",
+    "commission_csv",
+    "commission_csv_records",
     "commission_report",
     "line_commission",
 ]
@@ -340,3 +345,75 @@ def commission_report(
         total=total,
         unconverted=unconverted,
     )
+
+
+# -- CSV --------------------------------------------------------------------------------------
+
+#: The columns of the commission CSV (``report commission --csv`` and the web app's export):
+#: money in integer minor units of the row's currency, ``base_*`` in the base currency's.
+CSV_COLUMNS: tuple[str, ...] = (
+    "storefront",
+    "period",
+    "start",
+    "end",
+    "currency",
+    "lines",
+    "cancelled",
+    "incomplete",
+    "returned",
+    "sales",
+    "price",
+    "shipping",
+    "revenue_gross",
+    "revenue_net",
+    "commission",
+    "commission_percent",
+    "returned_commission",
+    "refunded",
+    "currency_rate",
+    "base_currency",
+    "base_sales",
+    "base_revenue_gross",
+    "base_revenue_net",
+    "base_commission",
+    "base_returned_commission",
+    "base_refunded",
+)
+
+
+def commission_csv_records(report: CommissionReport) -> list[dict[str, Any]]:
+    """One record per CSV line: every storefront and period, each storefront's total, and the
+    total of all storefronts in the base currency (its own-currency columns stay empty)."""
+    records: list[dict[str, Any]] = []
+    for row in (*report.rows, *report.totals):
+        values = row.as_dict()
+        base = values.pop("base") or {}
+        rate = values.pop("commission_rate")
+        values["commission_percent"] = rate["percent"]
+        values["base_currency"] = report.base_currency
+        values.update({f"base_{name}": amount for name, amount in base.items()})
+        records.append(values)
+    whole = report.as_dict()
+    records.append(
+        {
+            "storefront": "all",
+            "period": "total",
+            "start": whole["from"],
+            "end": whole["to"],
+            "lines": report.total["lines"],
+            "base_currency": report.base_currency,
+            **{f"base_{name}": amount for name, amount in report.total.items() if name != "lines"},
+        }
+    )
+    return records
+
+
+def commission_csv(report: CommissionReport) -> str:
+    """The report as CSV text: a header line of :data:`CSV_COLUMNS`, then
+    :func:`commission_csv_records` (``\\n`` line ends, empty cells for missing values)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in commission_csv_records(report):
+        writer.writerow(["" if record.get(name) is None else record[name] for name in CSV_COLUMNS])
+    return out.getvalue()

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Final, TypeVar
 
@@ -63,6 +63,7 @@ __all__ = [
     "find_order",
     "format_amount",
     "invoice",
+    "parse_amount",
     "refund",
     "refundable_left",
     "resolve_cancel_reason",
@@ -92,6 +93,36 @@ def format_amount(minor: int, currency: str | None, *, with_currency: bool = Fal
     PLN) all have two decimals; an order without a currency is shown with two as well."""
     text = f"{Decimal(minor).scaleb(-_DECIMALS):.{_DECIMALS}f}"
     return f"{text} {currency}" if with_currency and currency else text
+
+
+#: The largest amount a person may type (minor units): no order is worth more, and the store's
+#: amount columns are 32-bit.
+MAX_AMOUNT: Final = 2**31 - 1
+
+
+def parse_amount(text: str, currency: str | None = None) -> int:
+    """An amount typed by a person (``4.99`` or ``4,99``) as minor units, exactly: the inverse
+    of :func:`format_amount`, shared by the command line (``orders refund --amount``) and the
+    pages so both accept and refuse the same texts. Not a positive number, more decimals than
+    the currency has, or more than :data:`MAX_AMOUNT` raises ``ValueError`` with the reason
+    (``currency`` only names the currency in that reason)."""
+    shown = text.strip()
+    cleaned = shown.replace(",", ".")
+    if not cleaned:
+        raise ValueError("enter the amount, e.g. 4.99")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{shown!r} is not an amount; write it like 4.99") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"{shown!r} must be more than 0")
+    minor = value.scaleb(_DECIMALS)
+    if minor != minor.to_integral_value():
+        unit = f" ({currency})" if currency else ""
+        raise ValueError(f"{shown!r} has more than {_DECIMALS} decimals{unit}")
+    if minor > MAX_AMOUNT:
+        raise ValueError(f"{shown!r} is more than any order could be worth")
+    return int(minor)
 
 
 def _words(text: str) -> str:

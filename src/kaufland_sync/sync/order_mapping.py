@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,6 +46,9 @@ from kaufland_sync.sellerapi.models import (
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.orders import MappingKind, Order, OrderLine, OrderMapping
 
+if TYPE_CHECKING:
+    from kaufland_sync.store.models.accounts import Account
+
 __all__ = [
     "DEFAULTS",
     "DEFAULT_PAYMENT",
@@ -57,6 +60,7 @@ __all__ = [
     "MappingRuleError",
     "OrderMappings",
     "apply_to_order",
+    "check_scope",
     "effective_rules",
     "load_mappings",
     "local_summary",
@@ -314,6 +318,28 @@ def _storefront(value: str | None) -> str:
             f"{value!r} is not a storefront; one of {_choices(s.value for s in Storefront)} "
             "(or none for every storefront)",
         ) from None
+
+
+def check_scope(account: Account, storefront: str | None) -> None:
+    """Refuse a rule scoped to a storefront ``account`` does not sell on: it would be stored
+    and never apply, which looks like a mapping that silently does not work. Raises a
+    :class:`MappingRuleError` on ``storefront`` with the account's storefronts. An empty scope
+    (every storefront) passes, and so does a code that is no storefront at all: the rule's own
+    validation refuses that one with the valid codes."""
+    text = (storefront or "").strip()
+    if not text:
+        return
+    try:
+        code = Storefront.parse(text)
+    except ValueError:
+        return
+    if account.storefront(code) is None:
+        sold = ", ".join(s.storefront.value for s in account.storefronts) or "none"
+        raise MappingRuleError(
+            "storefront",
+            f"account {account.name!r} does not sell on {storefront!r}, so the rule could never "
+            f"apply (its storefronts: {sold})",
+        )
 
 
 def _text(field: str, value: str, limit: int) -> str:
