@@ -1,22 +1,33 @@
 """Helpers for tests of the web process: a recording job queue, an account whose secret key
-is really encrypted (the receiver decrypts it), signing a push as the sandbox does, and the app
-served by uvicorn on a free loopback port (for Kaufland's - the sandbox's - requests).
+is really encrypted (the receiver decrypts it), signing a push as the sandbox does, the app
+served by uvicorn on a free loopback port (for Kaufland's - the sandbox's - requests), SQLite
+stores copied from one migrated once, and - for the tests of the pages - the whole app
+(``ui=True``) with users, signing in (through the login form or a test-only route) and the
+session's CSRF token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx
+import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,19 +35,43 @@ from kaufland_sync.config import Settings
 from kaufland_sync.jobs import ledger
 from kaufland_sync.secrets import secret_box
 from kaufland_sync.sellerapi._signing import sign_request
-from kaufland_sync.store.db import transaction
+from kaufland_sync.store.db import create_db_engine, session_factory, transaction
 from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.jobs import JobKind, JobTrigger
-from tests.builders import new_account
+from kaufland_sync.web import auth
+from kaufland_sync.web.app import create_app
+from kaufland_sync.web.auth import create_user, find_user, start_session
+from kaufland_sync.web.deps import get_context
+from tests.builders import migrated_store, new_account
 
 __all__ = [
+    "PASSWORD",
+    "STAFF",
     "LiveApp",
     "RecordingQueue",
     "Submit",
     "add_push_account",
+    "add_users",
+    "client_of",
+    "copied_store",
+    "csrf_in",
+    "direct_sign_in",
+    "migrate_template",
+    "page_app",
     "settings_for",
+    "sign_in",
     "signed_headers",
+    "use_cheap_hashing",
 ]
+
+
+#: The password of the users :func:`add_users` creates.
+PASSWORD = "a long enough password"
+#: (name, role) of the users the page tests sign in as, one per role.
+STAFF = (("vera", "viewer"), ("otto", "operator"), ("ada", "admin"))
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+_CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -94,6 +129,26 @@ def settings_for(data_dir: Any, **values: Any) -> Settings:
     """Settings in ``data_dir`` with a master key of their own (no key file written)."""
     key = SecretStr(Fernet.generate_key().decode())
     return Settings(data_dir=data_dir, master_key=key, **values)
+
+
+def migrate_template(path: Path) -> Path:
+    """A migrated, empty SQLite store at ``path``, to be copied by :func:`copied_store`."""
+    with migrated_store(f"sqlite:///{path}"):
+        pass  # disposing the engine checkpoints the WAL into the file
+    return path
+
+
+@contextmanager
+def copied_store(template: Path, path: Path) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a copy, at ``path``, of the migrated SQLite store ``template``
+    (running the migrations costs about a second; copying the file, nothing). The engine is
+    disposed on exit."""
+    shutil.copyfile(template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 def add_push_account(
@@ -177,3 +232,91 @@ class LiveApp:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# --- the pages: the whole app, users, signing in -------------------------------------------------
+
+
+def use_cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 with small parameters (the defaults cost ~50 ms and 64 MiB per hash), no session
+    secret from the environment. tests/web/conftest.py's ``cheap_hashing`` fixture calls it."""
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=256, parallelism=1))
+    monkeypatch.setattr(auth, "_dummy_hash", None)
+    monkeypatch.delenv(auth.SESSION_SECRET_ENV, raising=False)
+
+
+def add_users(
+    store: sessionmaker[Session],
+    users: Iterable[tuple[str, str]] = STAFF,
+    password: str = PASSWORD,
+) -> None:
+    """Users (name, role), all with ``password``: by default :data:`STAFF`."""
+    with transaction(store) as session:
+        for name, role in users:
+            create_user(session, name, role, password)
+
+
+def page_app(
+    settings: Settings,
+    store: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    queue: RecordingQueue | None = None,
+    *,
+    routers: Iterable[APIRouter] = (),
+) -> FastAPI:
+    """The app as ``kaufland-sync run`` serves it (``ui=True``) on ``store`` at ``clock``'s
+    time, submitting to ``queue`` (default: a new :class:`RecordingQueue`)."""
+    return create_app(
+        settings,
+        factory=store,
+        queue=queue if queue is not None else RecordingQueue(store, clock),
+        clock=clock,
+        routers=routers,
+        ui=True,
+    )
+
+
+@asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of ``app`` with cookies of its own, inside the app's lifespan (so
+    what the app opens at startup is closed when the block ends)."""
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        yield client
+
+
+#: ``GET /test/sign-in/{name}`` starts a session for ``name`` without the login form (whose own
+#: tests are elsewhere), at the app's clock: include it in an app with ``routers=``.
+direct_sign_in = APIRouter()
+
+
+@direct_sign_in.get("/test/sign-in/{name}")
+def _direct_sign_in(name: str, request: Request) -> dict[str, str]:
+    context = get_context(request)
+    with context.factory() as session:
+        user = find_user(session, name)
+    assert user is not None, name
+    start_session(request, user, context.clock())
+    return {"signed_in": name}
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token a page carries: the layout's ``<meta name="csrf-token">``, or a form's
+    hidden ``csrf_token`` field (the login form)."""
+    found = _CSRF_META.search(html) or _CSRF_INPUT.search(html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, name: str, password: str = PASSWORD) -> str:
+    """Sign ``name`` in through the login form; the session's new CSRF token (signing in
+    renews it), read off the dashboard."""
+    form = await client.get("/login")
+    answer = await client.post(
+        "/login", data={"name": name, "password": password, "csrf_token": csrf_in(form.text)}
+    )
+    assert answer.status_code == 303, answer.text
+    return csrf_in((await client.get("/")).text)

@@ -24,6 +24,7 @@ from kaufland_sync.cli import returns as _returns
 from kaufland_sync.cli import sandbox as _sandbox
 from kaufland_sync.cli import service as _service
 from kaufland_sync.cli import sync as _sync
+from kaufland_sync.cli import users as _users
 from kaufland_sync.cli import webhooks as _webhooks
 
 app = typer.Typer(
@@ -78,6 +79,7 @@ app.add_typer(_report.app, name="report")
 app.add_typer(_jobs.app, name="jobs")
 app.add_typer(_jobs.schedules_app, name="schedules")
 app.add_typer(_webhooks.app, name="webhooks")
+app.add_typer(_users.app, name="users")
 
 
 def main() -> None:

@@ -197,7 +197,8 @@ def _run(
                 f"{report.products_created} products, "
                 f"{report.stock_levels_written} stock levels"
             )
-        web = _WebServer(create_app(settings, factory=factory), listener)
+        ensure_demo_user(factory)
+        web = _WebServer(create_app(settings, factory=factory, ui=True), listener)
         web.start()
         worker = start_in_thread(settings, concurrency=concurrency, with_scheduler=True)
         console.print(
@@ -380,9 +381,26 @@ def _last_order_id(factory: sessionmaker[Session], account_id: int) -> int:
         )
 
 
+#: The demo's web sign-in. A known password exists only in the demo's own store; a real
+#: installation gets a random one on first run (``kaufland-sync run``) or ``users add``.
+DEMO_USER = "demo"
+DEMO_PASSWORD = "kaufland-demo"  # noqa: S105 - the demo store's documented sign-in
+
+
+def ensure_demo_user(factory: sessionmaker[Session]) -> None:
+    """The demo's admin user (``demo`` / ``kaufland-demo``), once."""
+    from kaufland_sync.store.models.users import Role
+    from kaufland_sync.web.auth import create_user, find_user
+
+    with factory() as session, session.begin():
+        if find_user(session, DEMO_USER) is None:
+            create_user(session, DEMO_USER, Role.ADMIN, DEMO_PASSWORD)
+
+
 def _instructions(folder: Path, web_url: str, sandbox: RunningSandbox) -> None:
     console.print(
         "\nThe demo keeps running; buyers order now and then and each order is imported.\n"
+        f"  dashboard: {web_url}/  (sign in as {DEMO_USER} / {DEMO_PASSWORD})\n"
         f"  health:  {web_url}/health\n"
         f"  metrics: {web_url}/metrics\n"
         f"  sandbox: {sandbox.root_url}/_sandbox/state\n"

@@ -79,13 +79,18 @@ def run(
         handle = start_in_thread(settings, concurrency=concurrency, with_scheduler=True)
         try:
             err.print(
-                f"kaufland-sync serving http://{host}:{port} "
-                f"(health: /health, metrics: /metrics, push: /webhooks/kaufland/ACCOUNT); "
+                f"kaufland-sync serving http://{host}:{port} (dashboard: /, REST API: /api/v1, "
+                f"health: /health, metrics: /metrics, push: /webhooks/kaufland/ACCOUNT); "
                 f"{concurrency} job threads and the scheduler running. Ctrl-C stops.",
                 soft_wrap=True,
             )
+            _first_admin(settings)
             config = uvicorn.Config(
-                create_app(settings), host=host, port=port, log_level="warning", access_log=False
+                create_app(settings, ui=True),
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
             )
             servers.append(uvicorn.Server(config))
             if not stop_requested:
@@ -110,7 +115,10 @@ def web(host: HostOption = "127.0.0.1", port: PortOption = 8080) -> None:
 
     settings = _prepare()
     err.print(f"kaufland-sync web app on http://{host}:{port} (no jobs run here)", soft_wrap=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    _first_admin(settings)
+    uvicorn.run(
+        create_app(settings, ui=True), host=host, port=port, log_level="warning", access_log=False
+    )
 
 
 def worker(
@@ -158,6 +166,26 @@ def scheduler() -> None:
     err.print(f"scheduler on queue {_where(settings.resolved_queue_url)}", soft_wrap=True)
     run_scheduler(settings)
     err.print("scheduler stopped.")
+
+
+def _first_admin(settings: Settings) -> None:
+    """On the very first start (no user at all), create ``admin`` with a random password and
+    show it this once on stderr (it is stored only as a hash)."""
+    from kaufland_sync.store.db import create_db_engine, session_factory
+    from kaufland_sync.web.auth import ensure_first_admin
+
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        password = ensure_first_admin(session_factory(engine))
+    finally:
+        engine.dispose()
+    if password is not None:
+        err.print(
+            "First start: created web user [bold]admin[/bold] with password "
+            f"[bold]{password}[/bold] — shown only now; "
+            "change it with `kaufland-sync users passwd admin`.",
+            soft_wrap=True,
+        )
 
 
 def _where(url: str) -> str:

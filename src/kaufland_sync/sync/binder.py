@@ -38,6 +38,8 @@ class BindingView:
     payload_hash: str | None
     stock_hash: str | None
     attempts: int
+    #: A person paused this offer: the exporter holds it and sends nothing else.
+    paused: bool = False
 
 
 @dataclass(slots=True)
@@ -82,6 +84,7 @@ class Binder:
             row.payload_hash,
             row.stock_hash,
             row.attempts,
+            row.paused,
         )
 
     def load(self, skus: Iterable[str]) -> dict[str, BindingView]:

@@ -46,6 +46,7 @@ def create_app(
     queue: JobSubmitter | None = None,
     clock: Callable[[], datetime] | None = None,
     routers: Iterable[APIRouter] = (),
+    ui: bool = False,
 ) -> FastAPI:
     """The web app for ``settings``.
 
@@ -54,7 +55,9 @@ def create_app(
     migrated, which ``kaufland-sync run`` and the other commands do). ``queue`` submits jobs
     (default: a ``JobQueue`` on ``settings.resolved_queue_url``, built on first use and closed at
     shutdown). ``clock`` gives aware UTC time (signature timestamps, the scheduler's lease).
-    ``routers`` are served after the default ones.
+    ``routers`` are served after the default ones. ``ui`` adds what people use: sign-in
+    (sessions, CSRF), the dashboard and its data, static files, and the REST API under
+    ``/api/v1`` (``kaufland-sync run`` and ``web`` serve it; tests of one part leave it off).
     """
     closers: list[Callable[[], object]] = []
     if factory is None:
@@ -94,7 +97,21 @@ def create_app(
     app.state.kaufland = context
     for router in (*DEFAULT_ROUTERS, *routers):
         app.include_router(router)
+    if ui:
+        _add_ui(app, settings)
     return app
+
+
+def _add_ui(app: FastAPI, settings: Settings) -> None:
+    from kaufland_sync.web import auth_routes, dashboard_data, pages, ui
+    from kaufland_sync.web.api import mount_api
+    from kaufland_sync.web.auth import install_auth
+
+    for router in (auth_routes.router, ui.router, dashboard_data.router, *pages.routers()):
+        app.include_router(router)
+    ui.mount_static(app)
+    mount_api(app)
+    install_auth(app, settings)
 
 
 def _own_queue(context: WebContext) -> JobSubmitter:

@@ -10,7 +10,9 @@ from kaufland_sync.store.models import jobs as jobs
 from kaufland_sync.store.models import orders as orders
 from kaufland_sync.store.models import outbox as outbox
 from kaufland_sync.store.models import returns as returns
+from kaufland_sync.store.models import rollup as rollup
 from kaufland_sync.store.models import sync as sync
+from kaufland_sync.store.models import users as users
 from kaufland_sync.store.models.accounts import (
     Account,
     AccountStorefront,
@@ -33,5 +35,7 @@ __all__ = [
     "orders",
     "outbox",
     "returns",
+    "rollup",
     "sync",
+    "users",
 ]

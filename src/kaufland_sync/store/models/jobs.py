@@ -136,6 +136,8 @@ class Job(Base):
         Index("ix_jobs_state_not_before", "state", "not_before"),
         # The job list per account, newest first, and the last success per kind.
         Index("ix_jobs_account_id_kind_state", "account_id", "kind", "state"),
+        # Sync health, sync rate and the activity feed read jobs by finish time.
+        Index("ix_jobs_finished_at_state", "finished_at", "state", "account_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,7 +50,7 @@ class BindingState(enum.StrEnum):
     #: (looks the unit up by ``id_offer``) instead of creating a second unit.
     PENDING_CREATE = "pending_create"
     ACTIVE = "active"  # the unit exists and carries the hashed payload
-    ONHOLD = "onhold"  # the product is inactive; the unit is on hold
+    ONHOLD = "onhold"  # the product is inactive or the offer paused; the unit is on hold
     DELETED = "deleted"  # the product is inactive; the unit was deleted
     FAILED = "failed"  # the last attempt was refused; ``last_error`` says why
 
@@ -83,6 +84,13 @@ class OfferBinding(Timestamped, Base):
         CheckConstraint("attempts >= 0", name="attempts"),
         # "What needs work": pending creates to reconcile, failed offers to retry.
         Index("ix_offer_bindings_work", "account_id", "storefront", "state"),
+        # Live and out-of-stock offers on the dashboard.
+        Index("ix_offer_bindings_state_sku", "state", "sku", "created_at"),
+        # One product's bindings across accounts and storefronts (the products pages read a
+        # page of SKUs at once, whatever the account).
+        Index("ix_offer_bindings_sku", "sku", "account_id", "storefront"),
+        # The few paused offers, without reading every binding.
+        Index("ix_offer_bindings_paused_sku", "paused", "sku"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -99,6 +107,9 @@ class OfferBinding(Timestamped, Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     # Consecutive failed attempts (reset on success); lets a scheduler back off a bad product.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by a person: the offer is not pushed and is held on Kaufland (like an inactive
+    # product) until resumed. The exporter holds it on its next run; resuming sends it again.
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def __repr__(self) -> str:
         return (
@@ -115,6 +126,8 @@ class SyncRun(Base):
         CheckConstraint(check_in("kind", SyncKind), name="kind"),
         CheckConstraint(check_in("outcome", RunOutcome), name="outcome"),
         Index("ix_sync_runs_account_id_started_at", "account_id", "started_at"),
+        # The activity feed across accounts.
+        Index("ix_sync_runs_started_at", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

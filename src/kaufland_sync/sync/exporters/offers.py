@@ -7,7 +7,8 @@ One :class:`OfferExporter` run, for one account and storefront:
    creation again. A unit is therefore never created twice.
 2. **Plan** batch by batch (``batch_size`` products streamed from the back office; their stock
    and bindings read with one query each): create (no unit), update (a hash differs, or
-   ``full``), unchanged, hold / delete (inactive product, per ``on_deactivate``), failed
+   ``full``), unchanged, hold / delete (inactive product, per ``on_deactivate``; a paused
+   offer is always held), failed
    (mapping error, named), skipped (nothing to do). ``dry_run`` stops here.
 3. **Execute**: creates are one ``POST /units`` each, concurrently (the client paces requests);
    the binding is committed as ``pending_create`` *before* the request. Updates and holds are
@@ -432,17 +433,21 @@ class OfferExporter:
             sku = product.sku
             view = bindings.get(sku)
             has_unit = view is not None and view.id_unit is not None
-            if not product.active:
+            # A paused offer is held like an inactive product's, but never deleted: resuming
+            # must bring the same unit back.
+            paused = view is not None and view.paused
+            if paused or not product.active:
                 if stock_only or view is None or not has_unit:
                     s.skipped += 1
                     continue
-                if settings.on_deactivate is OnDeactivate.DELETE:
-                    self._plan(sku, Action.DELETE, "product inactive")
+                why = "paused" if paused else "product inactive"
+                if not paused and settings.on_deactivate is OnDeactivate.DELETE:
+                    self._plan(sku, Action.DELETE, why)
                     deletes.append(view)
                 elif view.state is BindingState.ONHOLD:
                     s.unchanged += 1
                 else:
-                    self._plan(sku, Action.HOLD, "product inactive")
+                    self._plan(sku, Action.HOLD, why)
                     self._queue_hold(view)
                 continue
             try:
