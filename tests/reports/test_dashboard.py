@@ -287,6 +287,15 @@ def test_activity_and_footer(store: sessionmaker[Session]) -> None:
     }
 
 
+def test_activity_summaries_are_written_for_people() -> None:
+    from kaufland_sync.reports.dashboard import _summary
+
+    assert _summary([("lines_new", 4), ("orders_new", 1), ("unchanged", 0)]) == (
+        "4 lines new, 1 orders new"
+    )
+    assert _summary([("created", 0)]) == "nothing to do"
+
+
 def test_an_empty_store_has_zeros_not_errors(factory: sessionmaker[Session]) -> None:
     found = board(factory, Period("year"))
     assert len(found.trend_labels) == 365

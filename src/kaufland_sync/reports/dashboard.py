@@ -676,7 +676,10 @@ def _job_outcomes(
 
 
 def _summary(parts: Iterable[tuple[str, int]]) -> str:
-    return ", ".join(f"{count} {name}" for name, count in parts if count) or "nothing to do"
+    """``"3 created, 1 failed"`` from (name, count) pairs; a job's count names are written for
+    people (``lines_new`` → ``lines new``)."""
+    shown = (f"{count} {name.replace('_', ' ')}" for name, count in parts if count)
+    return ", ".join(shown) or "nothing to do"
 
 
 def _activity(session: Session, scope: _Scope, names: Mapping[int, str]) -> list[Activity]:
