@@ -375,7 +375,7 @@ def run_backend(name: str, url: str, volume: Volume, calls: int, folder: Path) -
     engine.dispose()
     print(
         f"{name}: loaded {counts} in {loaded - started:.0f} s, "
-        f"rollup backfilled (migration) in {time.perf_counter() - loaded:.1f} s",
+        f"rollups (orders, jobs) backfilled (migrations) in {time.perf_counter() - loaded:.1f} s",
         file=sys.stderr,
         flush=True,
     )

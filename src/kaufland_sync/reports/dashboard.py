@@ -39,6 +39,9 @@ rows instead of every order line; ``today``'s hourly trend reads its one day of 
 The rollup is kept exact in the transactions that write orders; ``use_rollup=False`` computes
 the same figures from the raw lines (the reference the tests compare against). Distinct
 customers do not add up across days and are always counted over the orders themselves.
+Sync health of whole days comes from the daily job rollup
+(:mod:`kaufland_sync.store.models.job_rollup`, jobs finished per day, account and state),
+kept exact the same way in the transactions that change jobs.
 
 **Footer** (now, not the period): pending jobs (``queued``/``retrying``), the failed list,
 out-of-stock offers (active bindings whose product has no stock in any warehouse) and the sync
@@ -64,6 +67,7 @@ from kaufland_sync.reports._period import utc_day_start
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.catalog import Product, StockLevel
+from kaufland_sync.store.models.job_rollup import JobStatsDaily, settle_jobs
 from kaufland_sync.store.models.jobs import PENDING_STATES, Job, JobState
 from kaufland_sync.store.models.orders import Order, OrderLine
 from kaufland_sync.store.models.rollup import ORDER_ROW, UNMAPPED, OrderStatsDaily, settle
@@ -434,8 +438,10 @@ def dashboard(
     trend_revenue = [points.get(key, 0) for key in keys]
 
     products, prev_products = _products(session, scope, start)
-    done, failed = _job_outcomes(session, scope, start, end)
-    prev_done, prev_failed = _job_outcomes(session, scope, prev_start, prev_end)
+    if use_rollup:
+        settle_jobs(session)
+    done, failed = _job_outcomes(session, scope, start, end, use_rollup)
+    prev_done, prev_failed = _job_outcomes(session, scope, prev_start, prev_end, use_rollup)
     health = _health(done, failed)
     prev_health = _health(prev_done, prev_failed)
     aov = _average(revenue, orders)
@@ -658,21 +664,45 @@ def _products(session: Session, scope: _Scope, start: datetime) -> tuple[int, in
 
 
 def _job_outcomes(
-    session: Session, scope: _Scope, start: datetime, end: datetime
+    session: Session, scope: _Scope, start: datetime, end: datetime, use_rollup: bool = True
 ) -> tuple[int, int]:
-    """Jobs that finished in ``[start, end)`` as ``done`` and as ``failed``."""
-    rows = session.execute(
-        select(Job.state, func.count())
-        .where(
-            Job.finished_at >= start,
-            Job.finished_at < end,
-            Job.state.in_((JobState.DONE, JobState.FAILED)),
-            *scope.jobs(),
-        )
-        .group_by(Job.state)
-    )
-    counts = {state: int(count) for state, count in rows}
-    return counts.get(JobState.DONE, 0), counts.get(JobState.FAILED, 0)
+    """Jobs that finished in ``[start, end)`` as ``done`` and as ``failed``: the whole UTC days
+    from the daily job rollup (:mod:`kaufland_sync.store.models.job_rollup`), the parts of a
+    day at either end (none for the presets, whose bounds are midnights) from the raw jobs."""
+    counts: dict[JobState, int] = defaultdict(int)
+    outcomes = (JobState.DONE, JobState.FAILED)
+    first = start.astimezone(UTC).date()
+    if utc_day_start(first) < start:
+        first += timedelta(days=1)
+    after = end.astimezone(UTC).date()  # days before this one end by ``end``
+    raw: list[tuple[datetime, datetime]] = []
+    if not use_rollup or first >= after:
+        raw.append((start, end))
+    else:
+        raw += [(start, utc_day_start(first)), (utc_day_start(after), end)]
+        stats = JobStatsDaily
+        where = [stats.day >= first, stats.day < after, stats.state.in_(outcomes)]
+        if scope.account_id is not None:
+            where.append(stats.account_id == scope.account_id)
+        for state, count in session.execute(
+            select(stats.state, func.sum(stats.jobs)).where(*where).group_by(stats.state)
+        ):
+            counts[JobState(state)] += int(count or 0)
+    for low, high in raw:
+        if low >= high:
+            continue
+        for state, count in session.execute(
+            select(Job.state, func.count())
+            .where(
+                Job.finished_at >= low,
+                Job.finished_at < high,
+                Job.state.in_(outcomes),
+                *scope.jobs(),
+            )
+            .group_by(Job.state)
+        ):
+            counts[JobState(state)] += int(count)
+    return counts[JobState.DONE], counts[JobState.FAILED]
 
 
 def _summary(parts: Iterable[tuple[str, int]]) -> str:

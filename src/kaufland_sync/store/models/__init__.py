@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kaufland_sync.store.models import catalog as catalog
 from kaufland_sync.store.models import categories as categories
+from kaufland_sync.store.models import job_rollup as job_rollup
 from kaufland_sync.store.models import jobs as jobs
 from kaufland_sync.store.models import orders as orders
 from kaufland_sync.store.models import outbox as outbox
@@ -31,6 +32,7 @@ __all__ = [
     "WarehouseMapping",
     "catalog",
     "categories",
+    "job_rollup",
     "jobs",
     "orders",
     "outbox",
