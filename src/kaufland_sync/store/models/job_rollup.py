@@ -37,8 +37,8 @@ Bulk loads on a raw connection call :func:`rebuild_job_stats`; migration
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -67,6 +67,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from kaufland_sync.store.base import Base
+from kaufland_sync.store.models._days import as_date, day_runs, midnight
 from kaufland_sync.store.models.jobs import Job, JobState
 from kaufland_sync.store.types import StrEnumType
 
@@ -107,37 +108,14 @@ def day_of_job(dialect: str) -> ColumnElement[Any]:
     raise NotImplementedError(f"no job day for the {dialect} dialect")
 
 
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Sorted days as runs of consecutive days ``(first, last)``."""
-    runs: list[tuple[date, date]] = []
-    for day in sorted(set(days)):
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
 def _recompute(
     bind: Session | Connection, dialect: str, account_id: int | None, first: date, last: date
 ) -> None:
     """Replace the rows of ``[first, last]`` (one account, or all) by counts from ``jobs``."""
     gone = delete(JobStatsDaily).where(JobStatsDaily.day >= first, JobStatsDaily.day <= last)
     where = [
-        Job.finished_at >= _midnight(first),
-        Job.finished_at < _midnight(last + timedelta(days=1)),
+        Job.finished_at >= midnight(first),
+        Job.finished_at < midnight(last + timedelta(days=1)),
     ]
     if account_id is not None:
         gone = gone.where(JobStatsDaily.account_id == account_id)
@@ -162,7 +140,7 @@ def rebuild_job_stats(bind: Session | Connection) -> None:
     span = bind.execute(select(func.min(Job.finished_at), func.max(Job.finished_at))).one()
     if span[0] is None:
         return
-    _recompute(bind, dialect, None, _as_date(span[0]), _as_date(span[1]))
+    _recompute(bind, dialect, None, as_date(span[0]), as_date(span[1]))
 
 
 # --- what a transaction touched ------------------------------------------------------------
@@ -224,7 +202,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
                 touched.keys.update((int(account_id), d) for d in _stored_days(session, account_id))
         else:
             touched.keys.update(
-                (int(a), _as_date(m)) for a in accounts for m in old if m is not None
+                (int(a), as_date(m)) for a in accounts for m in old if m is not None
             )
 
 
@@ -266,7 +244,7 @@ def _on_statement(state: ORMExecuteState) -> None:
             if finished is None:
                 continue
             if isinstance(finished, datetime | date) and isinstance(account_id, int):
-                touched.keys.add((account_id, _as_date(finished)))
+                touched.keys.add((account_id, as_date(finished)))
             else:
                 touched.everything = True
         return
@@ -291,7 +269,7 @@ def _on_statement(state: ORMExecuteState) -> None:
         for job_id, account_id, day in session.execute(query):
             touched.job_ids.add(int(job_id))
             if day is not None:
-                touched.keys.add((int(account_id), _as_date(day)))
+                touched.keys.add((int(account_id), as_date(day)))
         return
     touched.everything = True
 
@@ -333,12 +311,12 @@ def settle_jobs(session: Session) -> None:
             .where(Job.id.in_(ids[n : n + _CHUNK]), Job.finished_at.is_not(None))
             .distinct()
         ):
-            keys.add((int(account_id), _as_date(value)))
+            keys.add((int(account_id), as_date(value)))
     for account_id in accounts:
         for value in session.scalars(
             select(day).where(Job.account_id == account_id, Job.finished_at.is_not(None)).distinct()
         ):
-            keys.add((account_id, _as_date(value)))
+            keys.add((account_id, as_date(value)))
         keys.update((account_id, stored) for stored in _stored_days(session, account_id))
     if not keys:
         return
@@ -353,5 +331,5 @@ def settle_jobs(session: Session) -> None:
     for account_id, key_day in ordered:
         days_of.setdefault(account_id, []).append(key_day)
     for account_id, days in days_of.items():
-        for first, last in _ranges(days):
+        for first, last in day_runs(days):
             _recompute(session, dialect, account_id, first, last)

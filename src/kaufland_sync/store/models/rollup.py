@@ -33,8 +33,8 @@ from the orders that existed before it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -69,6 +69,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.base import Base
+from kaufland_sync.store.models._days import as_date, day_runs, midnight
 from kaufland_sync.store.models.orders import Order, OrderLine, line_revenue
 from kaufland_sync.store.types import StrEnumType
 
@@ -125,28 +126,13 @@ def day_of_order(dialect: str) -> ColumnElement[Any]:
     raise NotImplementedError(f"no order day for the {dialect} dialect")
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
 def _orders_between(first: date, last: date) -> ColumnElement[bool]:
     """Orders whose day is in ``[first, last]``, on the plain columns (index-friendly)."""
-    start, end = _midnight(first), _midnight(last + timedelta(days=1))
+    start, end = midnight(first), midnight(last + timedelta(days=1))
     return or_(
         and_(Order.ordered_at >= start, Order.ordered_at < end),
         and_(Order.ordered_at.is_(None), Order.created_at >= start, Order.created_at < end),
     )
-
-
-def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Sorted days as runs of consecutive days ``(first, last)``."""
-    runs: list[tuple[date, date]] = []
-    for day in sorted(set(days)):
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
 
 
 def _recompute(
@@ -215,16 +201,8 @@ def rebuild_order_stats(bind: Session | Connection) -> None:
     ).one()
     if span[0] is None:
         return
-    first, last = (_as_date(value) for value in span)
+    first, last = (as_date(value) for value in span)
     _recompute(bind, dialect, None, first, last)
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 # --- what a transaction touched ------------------------------------------------------------
@@ -281,7 +259,7 @@ def _old_keys_of_order(order: Order, touched: _Touched) -> None:
     moments = [m for m in ordered if m is not None] + [m for m in created if m is not None]
     for account_id in accounts:
         for moment in moments:
-            touched.keys.add((account_id, _as_date(moment)))
+            touched.keys.add((account_id, as_date(moment)))
 
 
 @event.listens_for(Session, "after_flush")
@@ -410,7 +388,7 @@ def settle(session: Session) -> None:
         for account_id, value in session.execute(
             select(Order.account_id, day).where(Order.id.in_(part)).distinct()
         ):
-            keys.add((account_id, _as_date(value)))
+            keys.add((account_id, as_date(value)))
     by_account: dict[int, set[str]] = {}
     for account_id, id_order in touched.kaufland_ids:
         by_account.setdefault(account_id, set()).add(id_order)
@@ -422,10 +400,10 @@ def settle(session: Session) -> None:
                 .where(Order.account_id == account_id, Order.id_order.in_(listed[n : n + _CHUNK]))
                 .distinct()
             ):
-                keys.add((account_id, _as_date(value)))
+                keys.add((account_id, as_date(value)))
     for account_id in touched.accounts:
         for value in session.scalars(select(day).where(Order.account_id == account_id).distinct()):
-            keys.add((account_id, _as_date(value)))
+            keys.add((account_id, as_date(value)))
         for stored in session.scalars(
             select(OrderStatsDaily.day).where(OrderStatsDaily.account_id == account_id).distinct()
         ):
@@ -443,5 +421,5 @@ def settle(session: Session) -> None:
     for account_id, key_day in ordered:
         days_of.setdefault(account_id, []).append(key_day)
     for account_id, days in days_of.items():
-        for first, last in _ranges(days):
+        for first, last in day_runs(days):
             _recompute(session, dialect, account_id, first, last)
