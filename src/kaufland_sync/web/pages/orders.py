@@ -439,15 +439,19 @@ def _shipments(messages: Iterable[OutboxMessage], id_order_unit: int) -> list[di
 
 #: How a unit's progress is told: (action, while on its way, once Kaufland accepted it).
 _PROGRESS = (
-    (OutboxAction.CANCEL, "being cancelled", "cancelled (the next import updates the status)"),
-    (OutboxAction.SEND, "being sent", "sent (the next import updates the status)"),
+    (
+        OutboxAction.CANCEL,
+        "being cancelled",
+        "cancelled (the import after sending brings Kaufland's status)",
+    ),
+    (OutboxAction.SEND, "being sent", "sent (the import after sending brings Kaufland's status)"),
 )
 
 
 def _progress(messages: Iterable[OutboxMessage], id_order_unit: int) -> str:
     """What the outbox is doing to a unit that the last import cannot know yet: a cancel or a
     send queued or accepted (not refused). Such a unit is not offered again for the same
-    action: the next import brings Kaufland's new status."""
+    action: the import the outbox job runs after sending brings Kaufland's new status."""
     live = [
         (m.action, m.state)
         for m in messages
