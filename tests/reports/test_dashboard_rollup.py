@@ -1,32 +1,42 @@
-"""The daily order rollup against the raw tables, on SQLite and PostgreSQL.
+"""The daily order rollup and the customer chains against the raw tables, on SQLite and
+PostgreSQL.
 
-The property: whatever orders are written, changed, cancelled, moved to another day, deleted
-or inserted again, and however the writes are split into transactions, (1) the rollup the
-sessions maintained is row for row what a rebuild from the raw tables gives, and (2) the
-dashboard's figures from the rollup equal its figures from the raw lines, for every period
-(with days on the boundary and the current, partial day) and filter. Plus: the migration's
-backfill, a session reading its own uncommitted orders, and two transactions writing the same
-account's day at once.
+The property: whatever orders are written, changed, cancelled, moved to another day, given to
+another customer, deleted or inserted again, and however the writes are split into
+transactions, (1) the rollup and the customer chains the sessions maintained are row for row
+what a rebuild from the raw tables gives, and (2) the dashboard's figures from them equal its
+figures from the raw lines, for every period (with days on the boundary and the current,
+partial day) and filter. Plus: the migrations' backfills, a session reading its own uncommitted
+orders, two transactions writing the same account's day (or the same customer) at once, and
+deleting a customer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.reports.dashboard import Dashboard, Period, dashboard
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.db import create_db_engine, session_factory, transaction
-from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.migrate import downgrade, upgrade
+from kaufland_sync.store.models._days import midnight
 from kaufland_sync.store.models.accounts import Account
+from kaufland_sync.store.models.customer_days import (
+    CustomerDay,
+    count_customers,
+    rebuild_customer_days,
+)
 from kaufland_sync.store.models.orders import Customer, Order, OrderLine
 from kaufland_sync.store.models.rollup import OrderStatsDaily, rebuild_order_stats
 from kaufland_sync.sync.importers.orders import import_orders
@@ -75,6 +85,9 @@ new_orders = st.tuples(
 changes = st.one_of(
     st.tuples(st.just("line"), st.integers(0, 50), lines),  # status change, cancellation...
     st.tuples(st.just("move"), st.integers(0, 50), moments),  # the order's date changes
+    # The order is given to another customer (the buyer Kaufland names changed), the old value
+    # loaded or not.
+    st.tuples(st.just("buyer"), st.integers(0, 50), st.integers(0, 2), st.booleans()),
     st.tuples(st.just("drop_line"), st.integers(0, 50)),
     st.tuples(st.just("drop_order"), st.integers(0, 50)),
     st.tuples(st.just("add_line"), st.integers(0, 50), lines),
@@ -112,6 +125,26 @@ def rebuilt_rows(factory: sessionmaker[Session]) -> list[tuple[Any, ...]]:
     return rows
 
 
+def chain_rows(session: Session) -> list[tuple[Any, ...]]:
+    chain = CustomerDay
+    columns = (chain.customer_id, chain.storefront, chain.day, chain.account_id, chain.previous_day)
+    return sorted(tuple(row) for row in session.execute(select(*columns)))
+
+
+def chains_of(factory: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    with factory() as session:
+        return chain_rows(session)
+
+
+def rebuilt_chains(factory: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    """The customer chains a rebuild from the orders gives (rolled back)."""
+    with factory() as session:
+        rebuild_customer_days(session)
+        rows = chain_rows(session)
+        session.rollback()
+    return rows
+
+
 def figures(board: Dashboard) -> dict[str, Any]:
     return {
         "kpis": [kpi.as_dict() for kpi in board.kpis],
@@ -134,6 +167,29 @@ def assert_same_figures(session: Session, accounts: list[Account]) -> None:
             fast = dashboard(session, period=period, now=NOW, **scope)
             slow = dashboard(session, period=period, now=NOW, use_rollup=False, **scope)
             assert figures(fast) == figures(slow), (period, scope)
+
+
+def assert_same_customers(session: Session, accounts: list[Account]) -> None:
+    """The chains count what COUNT(DISTINCT) over the orders counts, for every range whose
+    ends are among the script's days (and the days next to them), in every scope."""
+    bounds = sorted({date.fromisoformat(d) + timedelta(days=k) for d in DAYS for k in (-1, 0, 1)})
+    for first, last in itertools.combinations_with_replacement(bounds, 2):
+        start, end = midnight(first), midnight(last + timedelta(days=1))
+        moment = func.coalesce(Order.ordered_at, Order.created_at)
+        for account_id, storefront in itertools.product(
+            (None, accounts[0].id), (None, Storefront.DE, Storefront.CZ)
+        ):
+            raw = select(func.count(func.distinct(Order.customer_id))).where(
+                moment >= start, moment < end
+            )
+            if account_id is not None:
+                raw = raw.where(Order.account_id == account_id)
+            if storefront is not None:
+                raw = raw.where(Order.storefront == storefront)
+            chained = count_customers(
+                session, first, last, account_id=account_id, storefront=storefront
+            )
+            assert chained == session.scalar(raw), (first, last, account_id, storefront)
 
 
 @pytest.fixture
@@ -174,6 +230,10 @@ class Script:
                 setattr(line, name, value)
         elif kind == "move" and (order := self.pick(Order, step[1])) is not None:
             order.ordered_at = step[2]
+        elif kind == "buyer" and (order := self.pick(Order, step[1])) is not None:
+            if step[3]:
+                session.expire(order, ["customer_id"])
+            order.customer_id = self.customers[(order.account_id, step[2])]
         elif kind == "drop_line" and (line := self.pick(OrderLine, step[1])) is not None:
             session.delete(line)
         elif kind == "drop_order" and (order := self.pick(Order, step[1])) is not None:
@@ -247,7 +307,9 @@ def test_the_rollup_is_always_what_the_raw_tables_say(
         # Uncommitted writes: the dashboard settles the session's rollup before reading.
         assert_same_figures(session, accounts)
         session.commit()
+        assert_same_customers(session, accounts)
     assert rollup_rows_of(factory) == rebuilt_rows(factory)
+    assert chains_of(factory) == rebuilt_chains(factory)
     with factory() as session:
         assert_same_figures(session, accounts)
 
@@ -433,6 +495,7 @@ def test_the_order_import_keeps_the_rollup(factory: sessionmaker[Session]) -> No
     )
     rows = rollup_rows_of(factory)
     assert rows == rebuilt_rows(factory)
+    assert chains_of(factory) == rebuilt_chains(factory)
     assert (date(2026, 3, 9), shop.id, Storefront.DE, "EUR", "", 0, 0, 1) in rows
     with factory() as session:
         for period in (Period("7d"), Period("30d"), Period("today")):
@@ -440,3 +503,152 @@ def test_the_order_import_keeps_the_rollup(factory: sessionmaker[Session]) -> No
             assert figures(fast) == figures(
                 dashboard(session, period=period, now=NOW, use_rollup=False)
             )
+
+
+@pytest.mark.parametrize("change", ["buyer", "delete"])
+def test_an_order_whose_earlier_customer_is_unknown_rechains_its_account(
+    factory: sessionmaker[Session], accounts: list[Account], change: str
+) -> None:
+    """An order given to another customer, or deleted, while its customer was not loaded: the
+    earlier customer's chain must still lose that day."""
+    with transaction(factory) as session:
+        script = Script(session, accounts)
+        script.add(0, "de", True, at("2026-03-09"), NOW, 0, [], False)
+        script.add(0, "de", True, at("2026-03-04"), NOW, 0, [], False)
+    with transaction(factory) as session:
+        order = session.scalars(select(Order).order_by(Order.ordered_at.desc())).first()
+        assert order is not None
+        session.expire(order, ["customer_id"])
+        if change == "buyer":
+            order.customer_id = Script(session, accounts).customers[(accounts[0].id, 1)]
+        else:
+            session.delete(order)
+    assert chains_of(factory) == rebuilt_chains(factory)
+    with factory() as session:
+        assert count_customers(session, date(2026, 3, 9), date(2026, 3, 9)) == (
+            1 if change == "buyer" else 0
+        )
+        assert count_customers(session, date(2026, 3, 4), date(2026, 3, 9)) == (
+            2 if change == "buyer" else 1
+        )
+
+
+def test_deleting_a_customer_deletes_its_chain(
+    factory: sessionmaker[Session], accounts: list[Account]
+) -> None:
+    """The orders keep no customer then (``SET NULL``), so they count no one."""
+    with transaction(factory) as session:
+        script = Script(session, accounts)
+        for customer in (0, 1):
+            script.add(0, "de", True, at("2026-03-09"), NOW, customer, [], False)
+        gone = script.customers[(accounts[0].id, 0)]
+    with transaction(factory) as session:
+        session.execute(text("DELETE FROM customers WHERE id = :id"), {"id": gone})
+    assert chains_of(factory) == rebuilt_chains(factory)
+    assert {row[0] for row in chains_of(factory)} == {script.customers[(accounts[0].id, 1)]}
+    with factory() as session:
+        assert count_customers(session, date(2026, 3, 9), date(2026, 3, 9)) == 1
+
+
+def test_two_transactions_writing_the_same_customer_both_count(
+    factory: sessionmaker[Session], accounts: list[Account], db_url: str
+) -> None:
+    """One customer orders on two days in two transactions that overlap (PostgreSQL: both have
+    written before either commits): the chain links both days."""
+    both_written = threading.Barrier(2, timeout=30)
+    postgres = db_url.startswith("postgresql")
+    errors: list[BaseException] = []
+    days = (at("2026-03-04", "10:00"), at("2026-03-09", "10:00"))
+
+    def write(n: int) -> None:
+        try:
+            with factory() as session:
+                script = Script(session, accounts)
+                script.orders = iter(range(100 * (n + 1), 10**6))
+                script.add(0, "de", True, days[n], NOW, 0, [], n == 1)
+                if postgres:
+                    session.flush()
+                both_written.wait()
+                session.commit()
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+            both_written.abort()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = chains_of(factory)
+    assert rows == rebuilt_chains(factory)
+    first, second = date(2026, 3, 4), date(2026, 3, 9)
+    assert [(row[1], row[2], row[4]) for row in rows] == [
+        ("", first, None),
+        ("", second, first),
+        ("de", first, None),
+        ("de", second, first),
+    ]
+
+
+def test_the_customer_chain_migration_backfills_the_orders_stored_before_it(db_url: str) -> None:
+    """Migration 0013 fills the chains from orders written before it (including one without a
+    customer, and one customer on two storefronts and three days), then goes back cleanly."""
+    engine = create_db_engine(db_url)
+    try:
+        upgrade(engine, "0012_job_stats_rollup")
+        factory = session_factory(engine)
+        with transaction(factory) as session:
+            shop = new_account(session, "shop", storefronts=("de", "cz"))
+            buyers = [Customer(account_id=shop.id, id_buyer=n) for n in range(2)]
+            session.add_all(buyers)
+            session.flush()
+            ada, bob = (buyer.id for buyer in buyers)
+        with engine.begin() as connection:  # nothing maintains a table that does not exist yet
+            for n, (when, code, customer) in enumerate(
+                [
+                    (at("2026-03-01", "23:59"), "de", ada),
+                    (at("2026-03-03", "08:00"), "cz", ada),
+                    (at("2026-03-03", "09:00"), "de", ada),
+                    (at("2026-03-09", "10:00"), "de", ada),
+                    (at("2026-03-03", "10:00"), "cz", bob),
+                    (at("2026-03-03", "11:00"), "cz", None),
+                ]
+            ):
+                connection.execute(
+                    insert(Order),
+                    {
+                        "account_id": shop.id,
+                        "id_order": f"O{n}",
+                        "storefront": code,
+                        "customer_id": customer,
+                        "ordered_at": when,
+                        "status": "open",
+                        "local_status": "",
+                        "raw": {},
+                        "created_at": when,
+                        "updated_at": when,
+                    },
+                )
+        upgrade(engine)
+        rows = chains_of(factory)
+        assert rows == rebuilt_chains(factory)
+        d1, d3, d9 = date(2026, 3, 1), date(2026, 3, 3), date(2026, 3, 9)
+        assert [row[:3] + row[4:] for row in rows] == [
+            (ada, "", d1, None),
+            (ada, "", d3, d1),
+            (ada, "", d9, d3),
+            (ada, "cz", d3, None),
+            (ada, "de", d1, None),
+            (ada, "de", d3, d1),
+            (ada, "de", d9, d3),
+            (bob, "", d3, None),
+            (bob, "cz", d3, None),
+        ]
+        with factory() as session:
+            assert count_customers(session, d3, d9) == 2
+            assert count_customers(session, d3, d9, storefront=Storefront.DE) == 1
+        downgrade(engine, "0012_job_stats_rollup")
+        assert "customer_days" not in sa_inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

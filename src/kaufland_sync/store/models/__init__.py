@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kaufland_sync.store.models import catalog as catalog
 from kaufland_sync.store.models import categories as categories
+from kaufland_sync.store.models import customer_days as customer_days
 from kaufland_sync.store.models import job_rollup as job_rollup
 from kaufland_sync.store.models import jobs as jobs
 from kaufland_sync.store.models import orders as orders
@@ -32,6 +33,7 @@ __all__ = [
     "WarehouseMapping",
     "catalog",
     "categories",
+    "customer_days",
     "job_rollup",
     "jobs",
     "orders",

@@ -37,7 +37,6 @@ Bulk loads on a raw connection call :func:`rebuild_job_stats`; migration
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -60,20 +59,19 @@ from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
     Session,
-    SessionTransaction,
     UOWTransaction,
     mapped_column,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from kaufland_sync.store.base import Base
-from kaufland_sync.store.models._days import as_date, day_runs, midnight
+from kaufland_sync.store.models._days import as_date, midnight
+from kaufland_sync.store.models._settling import Marks, in_day_runs, statement_rows
 from kaufland_sync.store.models.jobs import Job, JobState
 from kaufland_sync.store.types import StrEnumType
 
 __all__ = ["JobStatsDaily", "day_of_job", "rebuild_job_stats", "settle_jobs"]
 
-_INFO_KEY = "kaufland_sync.job_stats"
 _CHUNK = 500
 #: Columns whose change can move a job between rollup rows.
 _RELEVANT = frozenset({"state", "finished_at", "account_id", "id"})
@@ -159,19 +157,14 @@ class _Touched:
         return bool(self.job_ids or self.keys or self.everything)
 
 
-def _touched(session: Session) -> _Touched:
-    found = session.info.get(_INFO_KEY)
-    if not isinstance(found, _Touched):
-        found = _Touched()
-        session.info[_INFO_KEY] = found
-    return found
+_MARKS = Marks("kaufland_sync.job_stats", _Touched, lambda session: settle_jobs(session))
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     """Record flushed jobs: their ids (new keys, resolved at settle) and the old keys their
     change history still holds."""
-    touched = _touched(session)
+    touched = _MARKS.of(session)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(obj, Job):
             continue
@@ -214,14 +207,6 @@ def _stored_days(session: Session, account_id: int) -> list[date]:
     )
 
 
-def _rows_of(params: Any) -> list[Mapping[str, Any]]:
-    if isinstance(params, Mapping):
-        return [params]
-    if isinstance(params, list):
-        return params
-    return []
-
-
 @event.listens_for(Session, "do_orm_execute")
 def _on_statement(state: ORMExecuteState) -> None:
     """Record what ``INSERT``/``UPDATE``/``DELETE`` statements on ``jobs`` may move (module
@@ -231,8 +216,8 @@ def _on_statement(state: ORMExecuteState) -> None:
     table = getattr(statement, "table", None)
     if table is None or table.name != "jobs":
         return
-    touched = _touched(state.session)
-    rows = _rows_of(state.parameters)
+    touched = _MARKS.of(state.session)
+    rows = statement_rows(state.parameters)
     values = getattr(statement, "_values", None) or {}
     given = {str(getattr(key, "key", key)): value for key, value in values.items()}
     names = set(given) | {key for row in rows for key in row}
@@ -274,18 +259,6 @@ def _on_statement(state: ORMExecuteState) -> None:
     touched.everything = True
 
 
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    settle_jobs(session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    """Forget the marks when the outermost transaction ends (see the order rollup's twin)."""
-    if transaction.parent is None:
-        session.info.pop(_INFO_KEY, None)
-
-
 def settle_jobs(session: Session) -> None:
     """Bring the job rollup up to date with what this session wrote, in its transaction.
 
@@ -293,10 +266,9 @@ def settle_jobs(session: Session) -> None:
     own uncommitted job changes in the rollup too."""
     if session.new or session.dirty or session.deleted:
         session.flush()
-    found = session.info.get(_INFO_KEY)
-    if not isinstance(found, _Touched) or not found:
+    found = _MARKS.take(session)
+    if not found:
         return
-    session.info.pop(_INFO_KEY, None)
     dialect = session.get_bind().dialect.name
     keys = set(found.keys)
     day = day_of_job(dialect)
@@ -327,9 +299,7 @@ def settle_jobs(session: Session) -> None:
                 text("SELECT pg_advisory_xact_lock(:key)"),
                 {"key": _LOCK_BASE + (account_id << 22) + key_day.toordinal()},
             )
-    days_of: dict[int, list[date]] = {}
-    for account_id, key_day in ordered:
-        days_of.setdefault(account_id, []).append(key_day)
-    for account_id, days in days_of.items():
-        for first, last in day_runs(days):
-            _recompute(session, dialect, account_id, first, last)
+    in_day_runs(
+        ordered,
+        lambda account_id, first, last: _recompute(session, dialect, account_id, first, last),
+    )

@@ -36,12 +36,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
     case,
+    cast,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -59,6 +61,7 @@ __all__ = [
     "OrderMapping",
     "StockState",
     "SyncCursor",
+    "day_of_order",
     "line_revenue",
 ]
 
@@ -118,6 +121,9 @@ class Order(Timestamped, Base):
             "created_at",
             "id",
         ),
+        # A customer's orders: the customer pages, and recomputing a customer's chain of order
+        # days (customer_days).
+        Index("ix_orders_customer_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -238,3 +244,15 @@ def line_revenue() -> ColumnElement[Any]:
     daily rollup and the customer pages add up, so they never disagree."""
     amount = func.coalesce(OrderLine.price, 0) + func.coalesce(OrderLine.shipping_rate, 0)
     return case((OrderLine.status == "cancelled", 0), else_=amount)
+
+
+def day_of_order(dialect: str) -> ColumnElement[Any]:
+    """SQL: an order's UTC day. SQLite keeps UTC text (``YYYY-MM-DD HH:MM:SS...``), so the
+    prefix is the date as SQLite stores a ``Date``; PostgreSQL converts its ``timestamptz``
+    in UTC whatever the session's time zone."""
+    moment = func.coalesce(Order.ordered_at, Order.created_at)
+    if dialect == "sqlite":
+        return func.substr(moment, 1, 10)
+    if dialect == "postgresql":
+        return cast(func.timezone("UTC", moment), Date)
+    raise NotImplementedError(f"no order day for the {dialect} dialect")

@@ -33,9 +33,7 @@ from the orders that existed before it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -45,7 +43,6 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    cast,
     delete,
     event,
     func,
@@ -61,7 +58,6 @@ from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
     Session,
-    SessionTransaction,
     UOWTransaction,
     mapped_column,
 )
@@ -69,8 +65,19 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.base import Base
-from kaufland_sync.store.models._days import as_date, day_runs, midnight
-from kaufland_sync.store.models.orders import Order, OrderLine, line_revenue
+from kaufland_sync.store.models._days import as_date, midnight
+from kaufland_sync.store.models._settling import (
+    Marks,
+    flushed_values,
+    in_day_runs,
+    statement_rows,
+)
+from kaufland_sync.store.models.customer_days import (
+    CustomerDay,
+    customers_of_accounts,
+    rechain,
+)
+from kaufland_sync.store.models.orders import Order, OrderLine, day_of_order, line_revenue
 from kaufland_sync.store.types import StrEnumType
 
 __all__ = [
@@ -86,7 +93,6 @@ __all__ = [
 ORDER_ROW = ""
 #: What a line without a local status is counted as (the dashboard's label for it).
 UNMAPPED = "unmapped"
-_INFO_KEY = "kaufland_sync.order_stats"
 _CHUNK = 500
 
 
@@ -112,18 +118,6 @@ class OrderStatsDaily(Base):
 
 
 # --- SQL pieces --------------------------------------------------------------------------------
-
-
-def day_of_order(dialect: str) -> ColumnElement[Any]:
-    """SQL: an order's UTC day. SQLite keeps UTC text (``YYYY-MM-DD HH:MM:SS...``), so the
-    prefix is the date as SQLite stores a ``Date``; PostgreSQL converts its ``timestamptz``
-    in UTC whatever the session's time zone."""
-    moment = func.coalesce(Order.ordered_at, Order.created_at)
-    if dialect == "sqlite":
-        return func.substr(moment, 1, 10)
-    if dialect == "postgresql":
-        return cast(func.timezone("UTC", moment), Date)
-    raise NotImplementedError(f"no order day for the {dialect} dialect")
 
 
 def _orders_between(first: date, last: date) -> ColumnElement[bool]:
@@ -211,45 +205,41 @@ def rebuild_order_stats(bind: Session | Connection) -> None:
 class _Touched:
     """Orders (ids, or account + Kaufland id for statement inserts) and (account, day) keys a
     session wrote since its last settle; ``accounts``: whole accounts to recompute (a write
-    whose order could not be told)."""
+    whose order could not be told). For the customer chains
+    (:mod:`~kaufland_sync.store.models.customer_days`), besides the customers of those orders:
+    ``customers`` an order had before this flush (or a deleted order had), and
+    ``chain_accounts`` whose every chain is recomputed (an order's earlier customer unknown)."""
 
     def __init__(self) -> None:
         self.order_ids: set[int] = set()
         self.kaufland_ids: set[tuple[int, str]] = set()
         self.keys: set[tuple[int, date]] = set()
         self.accounts: set[int] = set()
+        self.customers: set[int] = set()
+        self.chain_accounts: set[int] = set()
         self.everything = False
 
     def __bool__(self) -> bool:
         return bool(
-            self.order_ids or self.kaufland_ids or self.keys or self.accounts or self.everything
+            self.order_ids
+            or self.kaufland_ids
+            or self.keys
+            or self.accounts
+            or self.customers
+            or self.chain_accounts
+            or self.everything
         )
 
 
-def _touched(session: Session) -> _Touched:
-    found = session.info.get(_INFO_KEY)
-    if not isinstance(found, _Touched):
-        found = _Touched()
-        session.info[_INFO_KEY] = found
-    return found
-
-
-def _values(obj: object, name: str) -> list[Any]:
-    """Every value ``name`` had in this flush (old and new) that is known without loading."""
-    state = inspect(obj)
-    history = state.attrs[name].history
-    known = [*history.added, *history.unchanged, *history.deleted]
-    if not known and name in state.dict:
-        known = [state.dict[name]]
-    return known
+_MARKS = Marks("kaufland_sync.order_stats", _Touched, lambda session: settle(session))
 
 
 def _old_keys_of_order(order: Order, touched: _Touched) -> None:
     """The (account, day) keys an order had before this flush, when its day or account
     changed (or it was deleted); its current key is resolved by id at settle time."""
-    accounts = [a for a in _values(order, "account_id") if a is not None]
-    ordered = _values(order, "ordered_at")
-    created = _values(order, "created_at")
+    accounts = [a for a in flushed_values(order, "account_id") if a is not None]
+    ordered = flushed_values(order, "ordered_at")
+    created = flushed_values(order, "created_at")
     if not accounts or (not ordered and not created):
         if accounts:
             touched.accounts.update(accounts)
@@ -262,17 +252,39 @@ def _old_keys_of_order(order: Order, touched: _Touched) -> None:
             touched.keys.add((account_id, as_date(moment)))
 
 
+def _customers_of_order(order: Order, *, new: bool, deleted: bool, touched: _Touched) -> None:
+    """Record the customers a flushed order had (its current one is resolved by id at settle
+    time, unless it was deleted). When the one it had before this flush is unknown (a deleted
+    order whose customer was not loaded, or a customer set on an expired attribute), every
+    chain of its account is recomputed."""
+    known = flushed_values(order, "customer_id")
+    touched.customers.update(c for c in known if c is not None)
+    history = inspect(order).attrs["customer_id"].history
+    if new or (not deleted and not history.added):
+        return
+    if (deleted and known) or history.deleted:
+        return
+    accounts = [a for a in flushed_values(order, "account_id") if a is not None]
+    if accounts:
+        touched.chain_accounts.update(accounts)
+    else:
+        touched.everything = True
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     """Record the orders this flush wrote (their ids are assigned by now; the change history
     still holds the values from before the flush)."""
-    touched = _touched(session)
+    touched = _MARKS.of(session)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Order):
             if obj in session.dirty and not session.is_modified(obj):
                 continue
             if obj.id is not None:
                 touched.order_ids.add(obj.id)
+            _customers_of_order(
+                obj, new=obj in session.new, deleted=obj in session.deleted, touched=touched
+            )
             history_moves = any(
                 inspect(obj).attrs[name].history.deleted
                 for name in ("account_id", "ordered_at", "created_at")
@@ -282,7 +294,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         elif isinstance(obj, OrderLine):
             if obj in session.dirty and not session.is_modified(obj):
                 continue
-            ids = [i for i in _values(obj, "order_id") if i is not None]
+            ids = [i for i in flushed_values(obj, "order_id") if i is not None]
             if ids:
                 touched.order_ids.update(ids)
             else:
@@ -298,15 +310,8 @@ def _on_statement(state: ORMExecuteState) -> None:
     table = getattr(statement, "table", None)
     if table is None or table.name not in {"orders", "order_lines"}:
         return
-    touched = _touched(state.session)
-    params = state.parameters
-    rows: list[Mapping[str, Any]]
-    if isinstance(params, Mapping):
-        rows = [params]
-    elif isinstance(params, list):
-        rows = params
-    else:
-        rows = []
+    touched = _MARKS.of(state.session)
+    rows = statement_rows(state.parameters)
     if state.is_insert:
         if table.name == "order_lines":
             for row in rows:
@@ -347,60 +352,48 @@ _IRRELEVANT = frozenset(
 )
 
 
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    settle(session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    """Forget the marks when the outermost transaction ends (committed: settled already;
-    rolled back: its writes are gone). A savepoint's end keeps them: the outer transaction's
-    own writes are still to be settled, and settling a key too many is harmless."""
-    if transaction.parent is None:
-        session.info.pop(_INFO_KEY, None)
-
-
 def settle(session: Session) -> None:
     """Bring the rollup up to date with what this session wrote, in its transaction.
 
     Called before every commit; the dashboard also calls it before reading, so a session
     reading its own uncommitted orders sees them in the rollup too."""
-    found = session.info.get(_INFO_KEY)
-    if not isinstance(found, _Touched) or not found:
-        if session.new or session.dirty or session.deleted:
-            session.flush()
-            found = session.info.get(_INFO_KEY)
-        if not isinstance(found, _Touched) or not found:
-            return
-    session.flush()
-    touched = _touched(session)
-    session.info.pop(_INFO_KEY, None)
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    touched = _MARKS.take(session)
+    if not touched:
+        return
     dialect = session.get_bind().dialect.name
     if touched.everything:
         touched.accounts.update(session.scalars(select(Order.account_id).distinct()))
         touched.accounts.update(session.scalars(select(OrderStatsDaily.account_id).distinct()))
+        touched.chain_accounts.update(touched.accounts)
+        touched.chain_accounts.update(session.scalars(select(CustomerDay.account_id).distinct()))
     keys = set(touched.keys)
+    customers = set(touched.customers)
     day = day_of_order(dialect)
     ids = sorted(touched.order_ids)
     for n in range(0, len(ids), _CHUNK):
         part = ids[n : n + _CHUNK]
-        for account_id, value in session.execute(
-            select(Order.account_id, day).where(Order.id.in_(part)).distinct()
+        for account_id, value, customer_id in session.execute(
+            select(Order.account_id, day, Order.customer_id).where(Order.id.in_(part)).distinct()
         ):
             keys.add((account_id, as_date(value)))
+            if customer_id is not None:
+                customers.add(customer_id)
     by_account: dict[int, set[str]] = {}
     for account_id, id_order in touched.kaufland_ids:
         by_account.setdefault(account_id, set()).add(id_order)
     for account_id, names in by_account.items():
         listed = sorted(names)
         for n in range(0, len(listed), _CHUNK):
-            for value in session.scalars(
-                select(day)
+            for value, customer_id in session.execute(
+                select(day, Order.customer_id)
                 .where(Order.account_id == account_id, Order.id_order.in_(listed[n : n + _CHUNK]))
                 .distinct()
             ):
                 keys.add((account_id, as_date(value)))
+                if customer_id is not None:
+                    customers.add(customer_id)
     for account_id in touched.accounts:
         for value in session.scalars(select(day).where(Order.account_id == account_id).distinct()):
             keys.add((account_id, as_date(value)))
@@ -408,8 +401,13 @@ def settle(session: Session) -> None:
             select(OrderStatsDaily.day).where(OrderStatsDaily.account_id == account_id).distinct()
         ):
             keys.add((account_id, stored))
-    if not keys:
-        return
+    _recompute_keys(session, dialect, keys)
+    # After the rollup's locks, in one sorted pass, as every writer takes them.
+    rechain(session, customers | customers_of_accounts(session, touched.chain_accounts))
+
+
+def _recompute_keys(session: Session, dialect: str, keys: set[tuple[int, date]]) -> None:
+    """Recompute the rollup rows of these (account, day) keys, each under its lock."""
     ordered = sorted(keys)
     if dialect == "postgresql":
         for account_id, key_day in ordered:
@@ -417,9 +415,7 @@ def settle(session: Session) -> None:
                 text("SELECT pg_advisory_xact_lock(:account, :day)"),
                 {"account": account_id, "day": key_day.toordinal()},
             )
-    days_of: dict[int, list[date]] = {}
-    for account_id, key_day in ordered:
-        days_of.setdefault(account_id, []).append(key_day)
-    for account_id, days in days_of.items():
-        for first, last in day_runs(days):
-            _recompute(session, dialect, account_id, first, last)
+    in_day_runs(
+        ordered,
+        lambda account_id, first, last: _recompute(session, dialect, account_id, first, last),
+    )
