@@ -6,19 +6,25 @@ inserts (SQLAlchemy Core ``executemany``; no engine runs), then upgraded to the 
 whose migration backfills the rollup from the loaded orders (timed). The load: ``--accounts``
 accounts on several storefronts (EUR, CZK and
 PLN, with currency rates), ``--units`` order units (1 to 6 per order, about 3.5 on average, so a
-few hundred thousand orders) spread evenly over the 365 days before the benchmark's "now",
+few hundred thousand orders) spread evenly over the ``--days`` (365) days before the
+benchmark's "now",
 customers, a year of finished jobs (every account, several kinds, some failed), sync runs,
 a catalogue with stock and live offer bindings. Then both backends get ``ANALYZE`` (PostgreSQL's
 autovacuum does it by itself; on SQLite ``kaufland-sync`` never does, see docs/benchmarks.md).
 
+Then what keeping the rollups costs a writer on that store: new orders of existing customers
+written as the order import writes them, the session's settle (the daily rollup's recount and
+the customer chains) timed apart from the insert and the commit.
+
 Measured: the real endpoint, in-process — the FastAPI app of ``create_app`` with the data
-router and the session middleware, called through ``httpx.ASGITransport`` by a signed-in
-viewer, so each call includes routing, the session check, the report's SQL, JSON encoding.
+router and the session middleware, started and stopped through its lifespan as uvicorn does,
+called through ``httpx.ASGITransport`` by a signed-in viewer, so each call includes routing,
+the session check, the report's SQL, JSON encoding.
 No network hop, no uvicorn. Each period is called ``--calls`` times after two warm-up calls;
 the table gives p50 / p95 / max in milliseconds and whether p95 meets the issue's 150 ms.
 
-    .venv/bin/python benchmarks/dashboard.py [--units 1000000] [--accounts 4] [--calls 30]
-        [--no-sqlite] [--no-postgres]
+    .venv/bin/python benchmarks/dashboard.py [--units 1000000] [--accounts 4] [--days 365]
+        [--calls 30] [--no-sqlite] [--no-postgres]
 """
 
 from __future__ import annotations
@@ -41,13 +47,14 @@ import httpx
 from cryptography.fernet import Fernet
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import SecretStr
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.config import Settings
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.db import create_db_engine, session_factory, transaction
 from kaufland_sync.store.migrate import upgrade
+from kaufland_sync.store.models import rollup
 from kaufland_sync.store.models.accounts import Account, AccountStorefront, Environment
 from kaufland_sync.store.models.catalog import Product, StockLevel, Warehouse
 from kaufland_sync.store.models.jobs import Job
@@ -77,6 +84,7 @@ STATUSES = (
 class Volume:
     accounts: int
     units: int
+    days: int = 365  # the history the units (and jobs, runs) are spread over
     customers_per_account: int = 40_000
     products: int = 20_000
     jobs_per_account_day: int = 120  # orders/outbox every 5 min would be 576: a calmer mix
@@ -106,7 +114,7 @@ def bulk(engine: Engine, table: Any, rows: Iterator[dict[str, Any]]) -> int:
 def fill(engine: Engine, volume: Volume, seed: int = 6) -> dict[str, int]:
     """Bulk-load the store (see the module doc); returns the row counts."""
     rng = random.Random(seed)
-    year_start = NOW - timedelta(days=365)
+    year_start = NOW - timedelta(days=volume.days)
     counts: dict[str, int] = {}
     factory = session_factory(engine)
     with transaction(factory) as session:
@@ -137,7 +145,7 @@ def fill(engine: Engine, volume: Volume, seed: int = 6) -> dict[str, int]:
     )
     counts["customers"] = bulk(engine, Customer.__table__, customer_rows)
 
-    seconds = 365 * 86_400
+    seconds = volume.days * 86_400
     line_ids = iter(range(1, 10**9))
 
     def orders_and_lines() -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
@@ -197,7 +205,7 @@ def fill(engine: Engine, volume: Volume, seed: int = 6) -> dict[str, int]:
     def jobs() -> Iterator[dict[str, Any]]:
         per_day = volume.jobs_per_account_day
         for a in account_ids:
-            for day in range(365):
+            for day in range(volume.days):
                 for j in range(per_day):
                     finished = year_start + timedelta(days=day, seconds=j * 86_400 // per_day)
                     failed = rng.random() < 0.02
@@ -238,7 +246,7 @@ def fill(engine: Engine, volume: Volume, seed: int = 6) -> dict[str, int]:
     def runs() -> Iterator[dict[str, Any]]:
         per_day = volume.runs_per_account_day
         for a in account_ids:
-            for day in range(365):
+            for day in range(volume.days):
                 for j in range(per_day):
                     started = year_start + timedelta(days=day, seconds=j * 86_400 // per_day)
                     yield {
@@ -311,6 +319,14 @@ def fill(engine: Engine, volume: Volume, seed: int = 6) -> dict[str, int]:
             for p in range(0, volume.products, 4)
         ),
     )
+    if engine.dialect.name == "postgresql":  # rows came with their ids: move the sequences on
+        with engine.begin() as connection:
+            for table in (Customer.__table__, Order.__table__, Product.__table__):
+                top = connection.scalar(select(func.max(table.c.id)))
+                connection.execute(
+                    text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :top)"),
+                    {"table": table.name, "top": top},
+                )
     return counts
 
 
@@ -336,7 +352,10 @@ def build_app(url: str, data_dir: Path) -> tuple[FastAPI, Engine]:
 
 async def measure(app: FastAPI, calls: int, params: dict[str, str]) -> tuple[list[float], int]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+    async with (
+        app.router.lifespan_context(app),  # start-up and shutdown, as under uvicorn
+        httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
+    ):
         (await client.get("/bench/sign-in")).raise_for_status()
         times: list[float] = []
         size = 0
@@ -375,7 +394,8 @@ def run_backend(name: str, url: str, volume: Volume, calls: int, folder: Path) -
     engine.dispose()
     print(
         f"{name}: loaded {counts} in {loaded - started:.0f} s, "
-        f"rollups (orders, jobs) backfilled (migrations) in {time.perf_counter() - loaded:.1f} s",
+        "rollups (orders, jobs, customer chains) backfilled (migrations) in "
+        f"{time.perf_counter() - loaded:.1f} s",
         file=sys.stderr,
         flush=True,
     )
@@ -405,6 +425,93 @@ def run_backend(name: str, url: str, volume: Volume, calls: int, folder: Path) -
     return rows
 
 
+#: Writes timed after the reads: (label, orders, lines per order).
+WRITES = (("1 order (a push)", 1, 3), ("100 orders", 100, 3), ("2,858 orders", 2_858, 3))
+
+
+def measure_writes(name: str, url: str, volume: Volume) -> list[list[str]]:
+    """What keeping the rollups costs a writer, on the loaded store: new orders of existing
+    customers written as the order import writes them (one ``INSERT`` statement per table),
+    then :func:`~kaufland_sync.store.models.rollup.settle` — the daily rollup's recount of the
+    touched days and the touched customers' chains — timed on its own, then the commit."""
+    chains: list[float] = []
+    real_rechain = rollup.rechain
+
+    def timed_rechain(bind: Any, customer_ids: Any) -> None:
+        started = time.perf_counter()
+        real_rechain(bind, customer_ids)
+        chains.append(time.perf_counter() - started)
+
+    rollup.rechain = timed_rechain
+    engine = create_db_engine(url)
+    factory = session_factory(engine)
+    rng = random.Random(7)
+    rows: list[list[str]] = []
+    try:
+        with factory() as session:
+            account_ids = sorted(session.scalars(select(Account.id)))
+        serial = iter(range(10**6))
+        for label, orders, pieces in WRITES:
+            chains.clear()
+            with factory() as session:
+                started = time.perf_counter()
+                account_id = rng.choice(account_ids)
+                values = [
+                    {
+                        "account_id": account_id,
+                        "id_order": f"W{next(serial):07d}",
+                        "storefront": Storefront.DE,
+                        "currency": "EUR",
+                        "customer_id": account_id * 1_000_000
+                        + rng.randrange(volume.customers_per_account),
+                        "ordered_at": NOW - timedelta(minutes=rng.randrange(600)),
+                        "status": "open",
+                        "local_status": "new",
+                        "raw": {},
+                    }
+                    for _ in range(orders)
+                ]
+                made = session.execute(insert(Order).returning(Order.id), values).scalars().all()
+                session.execute(
+                    insert(OrderLine),
+                    [
+                        {
+                            "order_id": order_id,
+                            "id_order_unit": 10**9 + next(serial),
+                            "sku": "SKU000001",
+                            "status": "open",
+                            "local_status": "new",
+                            "price": 1999,
+                            "shipping_rate": 0,
+                            "raw": {},
+                        }
+                        for order_id in made
+                        for _ in range(pieces)
+                    ],
+                )
+                written = time.perf_counter()
+                rollup.settle(session)
+                settled = time.perf_counter()
+                session.commit()
+                done = time.perf_counter()
+            rows.append(
+                [
+                    name,
+                    label,
+                    f"{orders * pieces:,}",
+                    f"{(written - started) * 1000:.0f}",
+                    f"{(settled - written) * 1000:.0f}",
+                    f"{sum(chains) * 1000:.0f}",
+                    f"{(done - settled) * 1000:.0f}",
+                ]
+            )
+            print("  ".join(rows[-1]), file=sys.stderr, flush=True)
+    finally:
+        rollup.rechain = real_rechain
+        engine.dispose()
+    return rows
+
+
 def print_table(header: list[str], rows: list[list[str]]) -> None:
     table = [header, *rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
@@ -419,17 +526,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--units", type=int, default=1_000_000, help="order units (lines)")
     parser.add_argument("--accounts", type=int, default=4)
+    parser.add_argument(
+        "--days", type=int, default=365, help="days of history the units are spread over"
+    )
     parser.add_argument("--calls", type=int, default=30, help="measured calls per period")
     parser.add_argument("--no-sqlite", dest="sqlite", action="store_false")
     parser.add_argument("--no-postgres", dest="postgres", action="store_false")
     args = parser.parse_args()
-    volume = Volume(accounts=args.accounts, units=args.units)
+    volume = Volume(accounts=args.accounts, units=args.units, days=args.days)
     rows: list[list[str]] = []
+    writes: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as temp:
         folder = Path(temp)
         if args.sqlite:
             url = f"sqlite:///{folder / 'store.db'}"
             rows += run_backend("sqlite", url, volume, args.calls, folder)
+            writes += measure_writes("sqlite", url, volume)
         if args.postgres:
             sys.path.insert(0, str(ROOT))  # tests/ is not installed; its helper is reused
             from tests.pg import PostgresNotFoundError, PostgresServer
@@ -443,10 +555,17 @@ def main() -> None:
                 try:
                     url = server.create_database("dashboard_bench")
                     rows += run_backend("postgresql", url, volume, args.calls, folder)
+                    writes += measure_writes("postgresql", url, volume)
                 finally:
                     server.stop()
-    print(f"\n{args.units:,} order units, {args.accounts} accounts, {args.calls} calls each\n")
+    print(
+        f"\n{args.units:,} order units over {args.days} days, {args.accounts} accounts, "
+        f"{args.calls} calls each\n"
+    )
     print_table(["backend", "period", "p50 ms", "p95 ms", "max ms", "KiB", "p95 < 150 ms"], rows)
+    print("\nWhat keeping the rollups costs a writer (new orders of existing customers, today)\n")
+    header = ["backend", "write", "lines", "insert ms", "settle ms", "of which chains", "commit ms"]
+    print_table(header, writes)
 
 
 if __name__ == "__main__":

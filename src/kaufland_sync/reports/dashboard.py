@@ -38,7 +38,9 @@ per UTC day, account, storefront, currency and local status), so a year costs a 
 rows instead of every order line; ``today``'s hourly trend reads its one day of raw rows.
 The rollup is kept exact in the transactions that write orders; ``use_rollup=False`` computes
 the same figures from the raw lines (the reference the tests compare against). Distinct
-customers do not add up across days and are always counted over the orders themselves.
+customers do not add up across days: they are counted on each customer's chain of order days
+(:mod:`kaufland_sync.store.models.customer_days`, kept exact the same way), one index range
+without DISTINCT; ``use_rollup=False`` counts them over the orders themselves.
 Sync health of whole days comes from the daily job rollup
 (:mod:`kaufland_sync.store.models.job_rollup`, jobs finished per day, account and state),
 kept exact the same way in the transactions that change jobs.
@@ -57,8 +59,20 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Select, String, and_, case, func, or_, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from kaufland_sync.pricing import DEFAULT_BASE_CURRENCY
@@ -67,6 +81,7 @@ from kaufland_sync.reports._period import utc_day_start
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.accounts import Account
 from kaufland_sync.store.models.catalog import Product, StockLevel
+from kaufland_sync.store.models.customer_days import count_customers
 from kaufland_sync.store.models.job_rollup import JobStatsDaily, settle_jobs
 from kaufland_sync.store.models.jobs import PENDING_STATES, Job, JobState
 from kaufland_sync.store.models.orders import Order, OrderLine
@@ -341,7 +356,16 @@ class _Converter:
             if (account.base_currency or DEFAULT_BASE_CURRENCY) == base
         }
 
+        # A year's trend converts a few thousand (day, group) cells of a dozen groups.
+        self._known: dict[_Group, Decimal | None] = {}
+
     def rate(self, account_id: int, storefront: Storefront, currency: str) -> Decimal | None:
+        group = (account_id, storefront, currency)
+        if group not in self._known:
+            self._known[group] = self._find(account_id, storefront, currency)
+        return self._known[group]
+
+    def _find(self, account_id: int, storefront: Storefront, currency: str) -> Decimal | None:
         if currency == self.base:
             return _ONE
         given = self.rates.get(currency)
@@ -356,6 +380,8 @@ class _Converter:
         rate = self.rate(account_id, storefront, currency)
         if rate is None:
             return None
+        if rate == _ONE:
+            return amount
         return int((Decimal(amount) / rate).quantize(_ONE, rounding=ROUND_HALF_UP))
 
 
@@ -393,6 +419,10 @@ def dashboard(
     raw order lines instead of the daily rollup: the same figures, slowly — the reference the
     rollup is tested against."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Each read here is a few milliseconds of one index range or a few thousand rollup
+        # rows; starting parallel workers costs more than it saves (tens of ms on a year).
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     scope = _Scope(account_id, storefront)
     start, end = period.bounds(now)
     prev_start, prev_end = period.previous_bounds(now)
@@ -416,20 +446,28 @@ def dashboard(
         by_group[group] += amount
     revenue, per_currency = _total(by_group, converter)
     orders = sum(orders_by_bucket.values())
+    prev_days = (prev_start.date(), (prev_end - timedelta(days=1)).date())
+    prev_by_group: dict[_Group, int] = defaultdict(int)
     if use_rollup:
-        prev_days = (prev_start.date(), (prev_end - timedelta(days=1)).date())
-        prev_cells, _, prev_orders_by_day = _rollup_cells(session, scope, *prev_days)
+        prev_by_group, prev_orders = _rollup_totals(session, scope, *prev_days)
     else:
         prev_cells, _, prev_orders_by_day = _raw_cells(
             session, scope, prev_start, prev_end, dialect, "day"
         )
-    prev_by_group: dict[_Group, int] = defaultdict(int)
-    for (_, group), amount in prev_cells.items():
-        prev_by_group[group] += amount
+        for (_, group), amount in prev_cells.items():
+            prev_by_group[group] += amount
+        prev_orders = sum(prev_orders_by_day.values())
     prev_revenue, _ = _total(prev_by_group, converter)
-    prev_orders = sum(prev_orders_by_day.values())
-    customers = _customers(session, scope, start, end)
-    prev_customers = _customers(session, scope, prev_start, prev_end)
+    if use_rollup:
+        customers, prev_customers = (
+            count_customers(
+                session, *days, account_id=scope.account_id, storefront=scope.storefront
+            )
+            for days in (period.days(now), prev_days)
+        )
+    else:
+        customers = _customers(session, scope, start, end)
+        prev_customers = _customers(session, scope, prev_start, prev_end)
 
     keys, labels = _buckets(start, end, grain)
     points: dict[str, int] = defaultdict(int)
@@ -437,7 +475,7 @@ def dashboard(
         points[key] += converter.convert(amount, *group) or 0
     trend_revenue = [points.get(key, 0) for key in keys]
 
-    products, prev_products = _products(session, scope, start)
+    products, prev_products, out_of_stock = _products(session, scope, start)
     if use_rollup:
         settle_jobs(session)
     done, failed = _job_outcomes(session, scope, start, end, use_rollup)
@@ -492,7 +530,7 @@ def dashboard(
         status=dict(sorted(status.items(), key=lambda item: (-item[1], item[0]))),
         per_currency=per_currency,
         activity=_activity(session, scope, names),
-        footer=_footer(session, scope, now),
+        footer=_footer(session, scope, now, out_of_stock),
     )
 
 
@@ -562,17 +600,55 @@ def _raw_cells(
     return revenue_cells, status, orders_by_bucket
 
 
-def _rollup_cells(session: Session, scope: _Scope, first: date, last: date) -> _Cells:
-    """Per day from the daily rollup (:mod:`kaufland_sync.store.models.rollup`): the same three
-    figures as :func:`_raw_cells`, for the days ``first`` to ``last`` inclusive. Two grouped
-    reads: revenue and orders per day and group (local statuses summed in SQL, so a year is a
-    few thousand rows), and lines per local status."""
+def _total_of(column: InstrumentedAttribute[int]) -> ColumnElement[Any]:
+    """SQL: the sum of an integer column as an integer (PostgreSQL's sum of a ``bigint`` is a
+    ``numeric``, which arrives as a slower ``Decimal``)."""
+    return cast(func.sum(column), BigInteger)
+
+
+def _rollup_where(scope: _Scope, first: date, last: date) -> list[ColumnElement[bool]]:
     stats = OrderStatsDaily
     where: list[ColumnElement[bool]] = [stats.day >= first, stats.day <= last]
     if scope.account_id is not None:
         where.append(stats.account_id == scope.account_id)
     if scope.storefront is not None:
         where.append(stats.storefront == scope.storefront)
+    return where
+
+
+def _rollup_totals(
+    session: Session, scope: _Scope, first: date, last: date
+) -> tuple[dict[_Group, int], int]:
+    """Revenue per group and the number of orders of the days ``first`` to ``last`` from the
+    daily rollup: what the previous period needs, summed in SQL to a row per group."""
+    stats = OrderStatsDaily
+    by_group: dict[_Group, int] = defaultdict(int)
+    orders = 0
+    for acc, code, currency, revenue, count, lines in session.execute(
+        select(
+            stats.account_id,
+            stats.storefront,
+            stats.currency,
+            _total_of(stats.revenue),
+            _total_of(stats.orders),
+            _total_of(stats.lines),
+        )
+        .where(*_rollup_where(scope, first, last))
+        .group_by(stats.account_id, stats.storefront, stats.currency)
+    ):
+        if lines:  # as on the raw path: a group is there when it has lines
+            by_group[(acc, code, _currency(code, currency))] += int(revenue or 0)
+        orders += int(count or 0)
+    return by_group, orders
+
+
+def _rollup_cells(session: Session, scope: _Scope, first: date, last: date) -> _Cells:
+    """Per day from the daily rollup (:mod:`kaufland_sync.store.models.rollup`): the same three
+    figures as :func:`_raw_cells`, for the days ``first`` to ``last`` inclusive. Two grouped
+    reads: revenue and orders per day and group (local statuses summed in SQL, so a year is a
+    few thousand rows), and lines per local status."""
+    stats = OrderStatsDaily
+    where = _rollup_where(scope, first, last)
     # The day as the database holds it (SQLite: text), keyed like the raw path's buckets.
     day = type_coerce(stats.day, String)
     revenue_cells: dict[tuple[str, _Group], int] = defaultdict(int)
@@ -581,19 +657,32 @@ def _rollup_cells(session: Session, scope: _Scope, first: date, last: date) -> _
         select(
             day,
             stats.account_id,
-            stats.storefront,
+            # A year is thousands of rows of a few storefronts: the text, looked up below.
+            type_coerce(stats.storefront, String),
             stats.currency,
-            func.sum(stats.revenue),
-            func.sum(stats.orders),
-            func.sum(stats.lines),
+            _total_of(stats.revenue),
+            _total_of(stats.orders),
+            _total_of(stats.lines),
         )
         .where(*where)
         .group_by(stats.day, stats.account_id, stats.storefront, stats.currency)
     )
+    keys: dict[Any, str] = {}
+    groups: dict[tuple[int, str, str], _Group] = {}
     for raw_day, acc, code, currency, revenue, orders, lines in per_day:
-        key = bucket_key(raw_day, "day")
+        key = keys.get(raw_day)
+        if key is None:
+            key = keys[raw_day] = bucket_key(raw_day, "day")
         if lines:  # as on the raw path: a group is there when it has lines
-            revenue_cells[(key, (acc, code, _currency(code, currency)))] += int(revenue or 0)
+            group = groups.get((acc, code, currency))
+            if group is None:
+                storefront = Storefront(code)
+                group = groups[(acc, code, currency)] = (
+                    acc,
+                    storefront,
+                    _currency(storefront, currency),
+                )
+            revenue_cells[(key, group)] += int(revenue or 0)
         orders_by_day[key] += int(orders or 0)
     status = {
         local_status: int(lines)
@@ -648,19 +737,32 @@ def _live_offers(scope: _Scope) -> list[ColumnElement[bool]]:
     return where
 
 
-def _products(session: Session, scope: _Scope, start: datetime) -> tuple[int, int]:
-    """Live offers now (distinct SKUs with an active binding), and how many of them were
-    bound before ``start``. Grouped by SKU in a subquery rather than two ``COUNT(DISTINCT)``:
-    the groups stream in the order of the ``(state, sku)`` index instead of being sorted."""
+def _products(session: Session, scope: _Scope, start: datetime) -> tuple[int, int, int]:
+    """Live offers now: the distinct SKUs with an active binding, how many of those SKUs were
+    bound before ``start``, and how many live offers (bindings) are out of stock — their
+    product has no piece in any warehouse. One pass over the live offers grouped by SKU (the
+    groups stream in the order of the ``(state, sku)`` index, no sort); the SKUs without stock
+    (few) are one hashed subquery."""
     early = func.max(case((OfferBinding.created_at < start, 1), else_=0)).label("early")
     per_sku = (
-        select(OfferBinding.sku, early)
+        select(OfferBinding.sku, early, func.count().label("offers"))
         .where(*_live_offers(scope))
         .group_by(OfferBinding.sku)
         .subquery()
     )
-    row = session.execute(select(func.count(), func.coalesce(func.sum(per_sku.c.early), 0))).one()
-    return int(row[0] or 0), int(row[1] or 0)
+    stocked = select(StockLevel.id).where(
+        StockLevel.product_id == Product.id, StockLevel.quantity > 0
+    )
+    empty = select(Product.sku).where(~stocked.exists())
+    without_stock = case((per_sku.c.sku.in_(empty), per_sku.c.offers), else_=0)
+    row = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(per_sku.c.early), 0),
+            func.coalesce(func.sum(without_stock), 0),
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
 
 def _job_outcomes(
@@ -764,7 +866,7 @@ def _activity(session: Session, scope: _Scope, names: Mapping[int, str]) -> list
     return entries[:ACTIVITY_LIMIT]
 
 
-def _footer(session: Session, scope: _Scope, now: datetime) -> Footer:
+def _footer(session: Session, scope: _Scope, now: datetime, out_of_stock: int) -> Footer:
     states = {
         state: int(count)
         for state, count in session.execute(
@@ -781,18 +883,9 @@ def _footer(session: Session, scope: _Scope, now: datetime) -> Footer:
             *scope.jobs(),
         )
     )
-    # Products with no piece in any warehouse first (few), then the live offers of those SKUs:
-    # far cheaper than summing the stock of every live offer.
-    stocked = select(StockLevel.id).where(
-        StockLevel.product_id == Product.id, StockLevel.quantity > 0
-    )
-    empty = select(Product.sku).where(~stocked.exists())
-    out_of_stock = session.scalar(
-        select(func.count()).where(*_live_offers(scope), OfferBinding.sku.in_(empty))
-    )
     return Footer(
         queued=sum(states.get(state, 0) for state in PENDING_STATES),
         failed=states.get(JobState.FAILED, 0),
-        out_of_stock=int(out_of_stock or 0),
+        out_of_stock=out_of_stock,
         sync_rate_per_hour=int(rate or 0),
     )

@@ -11,6 +11,7 @@ queue), so any number of web processes can serve behind a load balancer.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -79,9 +80,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # What start-up made (modules, routes, templates, the ORM's mappers) lives as long as
+        # the server: taken out of the garbage collector's generations, a full collection
+        # during a request no longer walks it (on a busy dashboard it cost a request ~80 ms
+        # now and then, see docs/benchmarks.md). No collection first: it would cost every
+        # start a full pass (seconds in a test process) to free a little start-up garbage.
+        # Undone on the way out for processes that go on, such as the tests.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             context.close()
 
     app = FastAPI(
