@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -154,8 +155,12 @@ def figures(board: Dashboard) -> dict[str, Any]:
     }
 
 
-def assert_same_figures(session: Session, accounts: list[Account]) -> None:
-    """Rollup and raw lines give the same dashboard for every period and filter."""
+def assert_same_figures(
+    session: Session, accounts: list[Account], alongside: sessionmaker[Session] | None = None
+) -> None:
+    """Rollup and raw lines give the same dashboard for every period and filter (with
+    ``alongside``, the rollup's dashboard reads half of it in a thread on a session of its
+    own, as the web app does)."""
     scopes: list[dict[str, Any]] = [
         {},
         {"account_id": accounts[0].id},
@@ -164,7 +169,7 @@ def assert_same_figures(session: Session, accounts: list[Account]) -> None:
     ]
     for period in PERIODS:
         for scope in scopes:
-            fast = dashboard(session, period=period, now=NOW, **scope)
+            fast = dashboard(session, period=period, now=NOW, alongside=alongside, **scope)
             slow = dashboard(session, period=period, now=NOW, use_rollup=False, **scope)
             assert figures(fast) == figures(slow), (period, scope)
 
@@ -311,7 +316,7 @@ def test_the_rollup_is_always_what_the_raw_tables_say(
     assert rollup_rows_of(factory) == rebuilt_rows(factory)
     assert chains_of(factory) == rebuilt_chains(factory)
     with factory() as session:
-        assert_same_figures(session, accounts)
+        assert_same_figures(session, accounts, alongside=factory)
 
 
 def rollup_rows_of(factory: sessionmaker[Session]) -> list[tuple[Any, ...]]:
@@ -402,24 +407,20 @@ def test_the_migration_backfills_the_orders_stored_before_it(db_url: str) -> Non
         engine.dispose()
 
 
-def test_two_transactions_writing_the_same_day_both_count(
-    factory: sessionmaker[Session], accounts: list[Account], db_url: str
+def two_writers(
+    factory: sessionmaker[Session], db_url: str, write: Callable[[Session, int], None]
 ) -> None:
-    """Both transactions have written their order before either commits (PostgreSQL; SQLite
-    lets one writer at a time, so there the second waits for the first's commit to write)."""
+    """Two threads each ``write(session, n)`` and commit; on PostgreSQL both have flushed
+    their writes before either commits (SQLite lets one writer at a time, so there the second
+    waits for the first's commit to write)."""
     both_written = threading.Barrier(2, timeout=30)
-    postgres = db_url.startswith("postgresql")
     errors: list[BaseException] = []
 
-    def write(n: int) -> None:
+    def run(n: int) -> None:
         try:
             with factory() as session:
-                line = {"status": "sent", "local_status": "shipped", "price": 100 * (n + 1)}
-                script = Script(session, accounts)
-                script.orders = iter(range(100 * (n + 1), 10**6))
-                script.units = iter(range(100 * (n + 1), 10**6))
-                script.add(0, "de", True, at("2026-03-09", "10:00"), NOW, n, [line], n == 1)
-                if postgres:
+                write(session, n)
+                if db_url.startswith("postgresql"):
                     session.flush()
                 both_written.wait()
                 session.commit()
@@ -427,12 +428,28 @@ def test_two_transactions_writing_the_same_day_both_count(
             errors.append(exc)
             both_written.abort()
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_two_transactions_writing_the_same_day_both_count(
+    factory: sessionmaker[Session], accounts: list[Account], db_url: str
+) -> None:
+    """Both transactions have written their order before either commits (PostgreSQL; SQLite
+    lets one writer at a time, so there the second waits for the first's commit to write)."""
+
+    def write(session: Session, n: int) -> None:
+        line = {"status": "sent", "local_status": "shipped", "price": 100 * (n + 1)}
+        script = Script(session, accounts)
+        script.orders = iter(range(100 * (n + 1), 10**6))
+        script.units = iter(range(100 * (n + 1), 10**6))
+        script.add(0, "de", True, at("2026-03-09", "10:00"), NOW, n, [line], n == 1)
+
+    two_writers(factory, db_url, write)
     rows = rollup_rows_of(factory)
     assert rows == rebuilt_rows(factory)
     shop = accounts[0].id
@@ -555,31 +572,14 @@ def test_two_transactions_writing_the_same_customer_both_count(
 ) -> None:
     """One customer orders on two days in two transactions that overlap (PostgreSQL: both have
     written before either commits): the chain links both days."""
-    both_written = threading.Barrier(2, timeout=30)
-    postgres = db_url.startswith("postgresql")
-    errors: list[BaseException] = []
     days = (at("2026-03-04", "10:00"), at("2026-03-09", "10:00"))
 
-    def write(n: int) -> None:
-        try:
-            with factory() as session:
-                script = Script(session, accounts)
-                script.orders = iter(range(100 * (n + 1), 10**6))
-                script.add(0, "de", True, days[n], NOW, 0, [], n == 1)
-                if postgres:
-                    session.flush()
-                both_written.wait()
-                session.commit()
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-            both_written.abort()
+    def write(session: Session, n: int) -> None:
+        script = Script(session, accounts)
+        script.orders = iter(range(100 * (n + 1), 10**6))
+        script.add(0, "de", True, days[n], NOW, 0, [], n == 1)
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    two_writers(factory, db_url, write)
     rows = chains_of(factory)
     assert rows == rebuilt_chains(factory)
     first, second = date(2026, 3, 4), date(2026, 3, 9)

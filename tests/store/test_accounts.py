@@ -209,3 +209,30 @@ def test_one_seller_is_one_account_per_kaufland(session: Session) -> None:
         repo.set_credentials(other, client_key="same")
     repo.set_credentials(other, client_key="other-2")
     assert other.client_key == "other-2"
+
+
+def test_moving_an_account_to_another_kaufland(session: Session) -> None:
+    """The environment (and a custom base URL) changes through the repository: a custom one
+    needs its URL, other environments keep none, and the one-seller rule is checked for the
+    key the account will hold where it ends up."""
+    repo = AccountRepository(session)
+    shop = add(repo, "shop", client_key="k1")
+    add(repo, "trial", client_key="k2", environment=Environment.PLAYGROUND)
+    with pytest.raises(InvalidSettingError, match="base_url"):
+        repo.set_environment(shop, Environment.CUSTOM)
+    repo.set_environment(shop, Environment.CUSTOM, "http://127.0.0.1:9000/v2")
+    assert (shop.environment, shop.base_url) == (Environment.CUSTOM, "http://127.0.0.1:9000/v2")
+    repo.set_environment(shop, Environment.PLAYGROUND, "http://ignored/v2")
+    assert (shop.environment, shop.base_url) == (Environment.PLAYGROUND, None)
+    # k2 is trial's on the playground: shop may not take it there, but may take it to production
+    # in the same change (checked once, on the end state) ...
+    with pytest.raises(SameSellerError, match="account 'trial' already uses this client key"):
+        repo.set_environment(shop, Environment.PLAYGROUND, client_key="k2")
+    assert shop.client_key == "k1"
+    repo.set_environment(shop, Environment.PRODUCTION, client_key=" k2 ")
+    assert (shop.environment, shop.client_key) == (Environment.PRODUCTION, "k2")
+    # ... and trial cannot follow it there with the same key.
+    trial = repo.get("trial")
+    with pytest.raises(SameSellerError, match="account 'shop' already uses this client key"):
+        repo.set_environment(trial, Environment.PRODUCTION)
+    assert trial.environment is Environment.PLAYGROUND

@@ -667,6 +667,40 @@ async def test_an_operator_queues_a_job_now(
     assert (await operator.post("/accounts/shop/jobs/nonsense", headers=headers)).status_code == 404
 
 
+async def test_run_now_works_without_scripts(
+    admin: httpx.AsyncClient,
+    operator: httpx.AsyncClient,
+    queue: RecordingQueue,
+    store: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    """The button posts to the job address itself: an operator's sits in a form of its own; an
+    admin's sits in the schedules form (forms do not nest) and borrows it with ``formaction``,
+    so the schedule fields come along and change nothing. The page answers with the notice."""
+    add_account(store, settings)
+    page = (await operator.get("/accounts/shop")).text
+    assert '<form method="post" action="/accounts/shop/jobs/stock"' in page
+    answer = await post_form(operator, "/accounts/shop/jobs/stock", {}, page="/accounts/shop")
+    assert answer.status_code == 200
+    assert re.search(r'id="account-notice">Queued job \d+: stock\.</p>', answer.text)
+
+    page = (await admin.get("/accounts/shop")).text
+    assert 'formaction="/accounts/shop/jobs/orders" formmethod="post"' in page
+    before = snapshot(store)["schedules"]
+    answer = await post_form(
+        admin,
+        "/accounts/shop/jobs/orders",
+        {"interval_orders": "0", "interval_stock": "60"},
+        page="/accounts/shop",
+    )
+    assert re.search(r'id="account-notice">Queued job \d+: orders\.</p>', answer.text)
+    assert snapshot(store)["schedules"] == before
+    assert [(s.kind, s.created) for s in queue.submits] == [
+        (JobKind.STOCK, True),
+        (JobKind.ORDERS, True),
+    ]
+
+
 async def test_the_schedule_table_shows_last_runs_and_queued_jobs(
     viewer: httpx.AsyncClient, store: sessionmaker[Session], settings: Settings
 ) -> None:

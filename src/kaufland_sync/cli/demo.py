@@ -253,7 +253,7 @@ def ensure_account(
         account = repository.find(DEMO_ACCOUNT)
         if account is not None:
             if account.environment is Environment.CUSTOM and account.base_url != base_url:
-                account.base_url = base_url
+                repository.set_environment(account, Environment.CUSTOM, base_url)
             return account.id, False
         account = AccountService(repository, secret_box(settings)).add(
             DEMO_ACCOUNT,

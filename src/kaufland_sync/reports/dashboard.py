@@ -53,7 +53,8 @@ rate (jobs done in the hour before ``now``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -72,7 +73,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from kaufland_sync.pricing import DEFAULT_BASE_CURRENCY
@@ -413,16 +414,21 @@ def dashboard(
     base_currency: str = DEFAULT_BASE_CURRENCY,
     rates: Mapping[str, Decimal] | None = None,
     use_rollup: bool = True,
+    alongside: sessionmaker[Session] | None = None,
 ) -> Dashboard:
     """The dashboard for ``period`` at ``now`` (aware), optionally one account / storefront.
     Every figure is an SQL aggregate (see the module doc). ``use_rollup=False`` adds up the
     raw order lines instead of the daily rollup: the same figures, slowly — the reference the
-    rollup is tested against."""
+    rollup is tested against.
+
+    ``alongside``: when given, the reads that need nothing from the others (customer counts,
+    live products and out-of-stock offers, the footer) run at the same time in a thread, on a
+    session of their own from this factory — readers run side by side on SQLite (WAL) and
+    PostgreSQL — so the answer takes about the longer of the two halves instead of their sum.
+    That session sees what is committed only: leave it out when ``session`` holds writes of
+    its own that the figures must include."""
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # Each read here is a few milliseconds of one index range or a few thousand rollup
-        # rows; starting parallel workers costs more than it saves (tens of ms on a year).
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    _tune(session)
     scope = _Scope(account_id, storefront)
     start, end = period.bounds(now)
     prev_start, prev_end = period.previous_bounds(now)
@@ -431,10 +437,23 @@ def dashboard(
     names = {account_id: account.name for account_id, account in accounts.items()}
     converter = _Converter(accounts, base_currency, rates or {})
 
+    if use_rollup:  # this session's own writes, into the rollups it reads
+        settle(session)
+        settle_jobs(session)
+    prev_days = (prev_start.date(), (prev_end - timedelta(days=1)).date())
+    side = _Side(scope, period.days(now), prev_days, start, now)
+    aside: Future[None] | None = None
+    if alongside is not None and use_rollup:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard")
+        aside = pool.submit(_in_own_session, alongside, side.read)
+        pool.shutdown(wait=False)  # the thread ends after this one task
+    elif use_rollup:
+        side.read(session)
+    else:
+        side.read(session, raw=(start, end, prev_start, prev_end))
+
     # Revenue per bucket and group, lines per local status, orders per bucket: whole days from
     # the daily rollup, the hours of ``today`` from the raw rows (one day of them).
-    if use_rollup:
-        settle(session)
     if period.hourly or not use_rollup:
         cells = _raw_cells(session, scope, start, end, dialect, grain)
     else:
@@ -446,7 +465,6 @@ def dashboard(
         by_group[group] += amount
     revenue, per_currency = _total(by_group, converter)
     orders = sum(orders_by_bucket.values())
-    prev_days = (prev_start.date(), (prev_end - timedelta(days=1)).date())
     prev_by_group: dict[_Group, int] = defaultdict(int)
     if use_rollup:
         prev_by_group, prev_orders = _rollup_totals(session, scope, *prev_days)
@@ -458,16 +476,6 @@ def dashboard(
             prev_by_group[group] += amount
         prev_orders = sum(prev_orders_by_day.values())
     prev_revenue, _ = _total(prev_by_group, converter)
-    if use_rollup:
-        customers, prev_customers = (
-            count_customers(
-                session, *days, account_id=scope.account_id, storefront=scope.storefront
-            )
-            for days in (period.days(now), prev_days)
-        )
-    else:
-        customers = _customers(session, scope, start, end)
-        prev_customers = _customers(session, scope, prev_start, prev_end)
 
     keys, labels = _buckets(start, end, grain)
     points: dict[str, int] = defaultdict(int)
@@ -475,11 +483,13 @@ def dashboard(
         points[key] += converter.convert(amount, *group) or 0
     trend_revenue = [points.get(key, 0) for key in keys]
 
-    products, prev_products, out_of_stock = _products(session, scope, start)
-    if use_rollup:
-        settle_jobs(session)
     done, failed = _job_outcomes(session, scope, start, end, use_rollup)
     prev_done, prev_failed = _job_outcomes(session, scope, prev_start, prev_end, use_rollup)
+    activity = _activity(session, scope, names)
+    if aside is not None:
+        aside.result()
+    customers, prev_customers = side.customers
+    products, prev_products = side.products
     health = _health(done, failed)
     prev_health = _health(prev_done, prev_failed)
     aov = _average(revenue, orders)
@@ -529,9 +539,73 @@ def dashboard(
         trend_orders=[orders_by_bucket.get(key, 0) for key in keys],
         status=dict(sorted(status.items(), key=lambda item: (-item[1], item[0]))),
         per_currency=per_currency,
-        activity=_activity(session, scope, names),
-        footer=_footer(session, scope, now, out_of_stock),
+        activity=activity,
+        footer=side.footer,
     )
+
+
+def _tune(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Each read here is a few milliseconds of one index range or a few thousand rollup
+        # rows; starting parallel workers costs more than it saves (tens of ms on a year).
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
+def _in_own_session(factory: sessionmaker[Session], read: Callable[[Session], None]) -> None:
+    with factory() as session:
+        _tune(session)
+        read(session)
+        session.rollback()
+
+
+class _Side:
+    """The dashboard's reads that need nothing from the order rollup's: distinct customers of
+    the period and the previous one, live products (and how many were live before the period),
+    out-of-stock offers and the footer. :meth:`read` fills the fields."""
+
+    customers: tuple[int, int]
+    products: tuple[int, int]
+    footer: Footer
+
+    def __init__(
+        self,
+        scope: _Scope,
+        days: tuple[date, date],
+        prev_days: tuple[date, date],
+        start: datetime,
+        now: datetime,
+    ) -> None:
+        self.scope = scope
+        self.days = days
+        self.prev_days = prev_days
+        self.start = start
+        self.now = now
+
+    def read(
+        self,
+        session: Session,
+        raw: tuple[datetime, datetime, datetime, datetime] | None = None,
+    ) -> None:
+        """The reads, on ``session``; with ``raw`` (the period's and the previous period's
+        bounds) customers are counted over the orders instead of the customer chains."""
+        scope = self.scope
+        if raw is None:
+            counted = (
+                count_customers(
+                    session, *days, account_id=scope.account_id, storefront=scope.storefront
+                )
+                for days in (self.days, self.prev_days)
+            )
+            self.customers = (next(counted), next(counted))
+        else:
+            start, end, prev_start, prev_end = raw
+            self.customers = (
+                _customers(session, scope, start, end),
+                _customers(session, scope, prev_start, prev_end),
+            )
+        live, early, out_of_stock = _products(session, scope, self.start)
+        self.products = (live, early)
+        self.footer = _footer(session, scope, self.now, out_of_stock)
 
 
 def _total(

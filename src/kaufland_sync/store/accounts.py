@@ -299,6 +299,30 @@ class AccountRepository:
             account.secret_key_encrypted = secret_key_encrypted
         self.session.flush()
 
+    def set_environment(
+        self,
+        account: Account,
+        environment: Environment,
+        base_url: str | None = None,
+        *,
+        client_key: str | None = None,
+    ) -> None:
+        """Move the account to another Kaufland (production, playground, or a custom base URL,
+        required for and only kept with ``custom``), with a new client key if given; refused
+        when another account already holds that key there (one seller, one account), checked
+        once on where the account ends up."""
+        if environment is Environment.CUSTOM and not base_url:
+            raise InvalidSettingError("base_url", "''", "required for a custom environment")
+        key = account.client_key if client_key is None else client_key.strip()
+        if not key:
+            raise InvalidSettingError("client_key", "''", "must not be empty")
+        kept_url = base_url if environment is Environment.CUSTOM else None
+        self._refuse_same_seller(account.name, key, environment, kept_url)
+        account.client_key = key
+        account.environment = environment
+        account.base_url = kept_url
+        self.session.flush()
+
     def set_base_currency(self, account: Account, currency: str | None) -> None:
         """The currency the catalogue's prices are in, which currency rates convert from
         (None: EUR). Refuses anything but EUR, CZK or PLN by name."""

@@ -161,5 +161,6 @@ def dashboard_data(
             storefront=code,
             now=context.clock(),
             base_currency=_base_currency(accounts, chosen),
+            alongside=context.factory,
         )
     return JSONResponse(as_json(board))

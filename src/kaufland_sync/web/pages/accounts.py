@@ -629,10 +629,8 @@ def update_account(
             with transaction(context.factory) as session:
                 repository = AccountRepository(session)
                 account = repository.get(name)
-                account.environment = environment
-                account.base_url = url
-                # Re-checks "one seller, one account" on the (possibly new) environment.
-                repository.set_credentials(account, client_key=client_key)
+                # "One seller, one account" is checked for the key where the account ends up.
+                repository.set_environment(account, environment, url, client_key=client_key)
                 if secret:
                     AccountService(repository, context.secret_box()).set_secret_key(account, secret)
                 repository.set_base_currency(account, currency)
