@@ -288,12 +288,18 @@ def test_activity_and_footer(store: sessionmaker[Session]) -> None:
 
 
 def test_activity_summaries_are_written_for_people() -> None:
-    from kaufland_sync.reports.dashboard import _summary
+    from kaufland_sync.reports._common import counts_in_words
 
-    assert _summary([("lines_new", 4), ("orders_new", 1), ("unchanged", 0)]) == (
-        "4 lines new, 1 orders new"
+    assert counts_in_words([("lines_new", 4), ("orders_new", 1), ("unchanged", 0)]) == (
+        "4 lines new, 1 order new"
     )
-    assert _summary([("created", 0)]) == "nothing to do"
+    assert counts_in_words([("storefronts", 1), ("unchanged", 11)]) == (
+        "1 storefront, 11 unchanged"
+    )
+    assert counts_in_words([("read_calls", 1), ("stock_skus", 2), ("addresses_released", 1)]) == (
+        "1 read call, 2 stock SKUs, 1 address released"
+    )
+    assert counts_in_words([("created", 0)]) == "nothing to do"
 
 
 def test_an_empty_store_has_zeros_not_errors(factory: sessionmaker[Session]) -> None:

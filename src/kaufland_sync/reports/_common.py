@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_BASE_CURRENCY",
     "Conversion",
     "Ratio",
+    "counts_in_words",
     "report_storefronts",
     "revenue_sum",
     "utc_date",
@@ -113,3 +114,38 @@ def report_storefronts(
         return [only]
     codes = {s.storefront for s in account.storefronts} | set(seen)
     return sorted(codes, key=lambda code: code.value)
+
+
+#: The plural nouns among job and sync count names, for a count of one.
+_SINGULAR = {
+    "addresses": "address",
+    "calls": "call",
+    "categories": "category",
+    "lines": "line",
+    "messages": "message",
+    "offers": "offer",
+    "orders": "order",
+    "products": "product",
+    "returns": "return",
+    "shipments": "shipment",
+    "skus": "SKU",
+    "storefronts": "storefront",
+    "tickets": "ticket",
+    "units": "unit",
+}
+
+
+def counts_in_words(parts: Iterable[tuple[str, int]]) -> str:
+    """``"3 created, 1 order new"`` from (count name, count) pairs, for people: zero counts left
+    out, ``_`` as spaces, a plural noun singular for one; ``"nothing to do"`` when all are 0."""
+    shown = []
+    for name, count in parts:
+        if not count:
+            continue
+        words = name.split("_")
+        if count == 1:
+            words = [_SINGULAR.get(word, word) for word in words]
+        else:
+            words = ["SKUs" if word == "skus" else word for word in words]
+        shown.append(f"{count} {' '.join(words)}")
+    return ", ".join(shown) or "nothing to do"

@@ -53,7 +53,7 @@ rate (jobs done in the hour before ``now``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -77,7 +77,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from kaufland_sync.pricing import DEFAULT_BASE_CURRENCY
-from kaufland_sync.reports._common import Conversion, revenue_sum
+from kaufland_sync.reports._common import Conversion, counts_in_words, revenue_sum
 from kaufland_sync.reports._period import utc_day_start
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.accounts import Account
@@ -881,13 +881,6 @@ def _job_outcomes(
     return counts[JobState.DONE], counts[JobState.FAILED]
 
 
-def _summary(parts: Iterable[tuple[str, int]]) -> str:
-    """``"3 created, 1 failed"`` from (name, count) pairs; a job's count names are written for
-    people (``lines_new`` → ``lines new``)."""
-    shown = (f"{count} {name.replace('_', ' ')}" for name, count in parts if count)
-    return ", ".join(shown) or "nothing to do"
-
-
 def _activity(session: Session, scope: _Scope, names: Mapping[int, str]) -> list[Activity]:
     """The newest sync runs and finished jobs together, newest first."""
     runs = select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
@@ -897,7 +890,7 @@ def _activity(session: Session, scope: _Scope, names: Mapping[int, str]) -> list
         runs = runs.where(SyncRun.storefront == scope.storefront)
     entries: list[Activity] = []
     for run in session.scalars(runs.limit(ACTIVITY_LIMIT)):
-        counts = _summary(
+        counts = counts_in_words(
             (name, getattr(run, name))
             for name in ("created", "updated", "held", "deleted", "failed", "skipped")
         )
@@ -921,7 +914,7 @@ def _activity(session: Session, scope: _Scope, names: Mapping[int, str]) -> list
     )
     for job in session.scalars(jobs):
         numbers = [(str(k), v) for k, v in sorted(job.counts.items()) if isinstance(v, int)]
-        summary = _summary(numbers)
+        summary = counts_in_words(numbers)
         if job.state == JobState.FAILED and job.last_error:
             summary = f"{summary}; {job.last_error[:200]}"
         assert job.finished_at is not None

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from kaufland_sync.reports._common import counts_in_words
 from kaufland_sync.reports._period import utc_day_start
 from kaufland_sync.sellerapi.storefronts import Storefront
 from kaufland_sync.store.models.jobs import Job, JobKind, JobState
@@ -180,17 +181,15 @@ def _count(session: Session, query: Select[Any] | None) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def _summary(parts: list[tuple[str, int]]) -> str:
-    return ", ".join(f"{count} {name}" for name, count in parts if count) or "nothing to do"
-
-
 def _first_line(text: str | None, width: int = 160) -> str:
     line = " ".join((text or "").split())
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _run_entry(run: SyncRun, names: dict[int, str]) -> dict[str, Any]:
-    counts = _summary([(name, getattr(run, name)) for name in _RUN_COUNTS if name != "calls"])
+    counts = counts_in_words(
+        [(name, getattr(run, name)) for name in _RUN_COUNTS if name != "calls"]
+    )
     return {
         "source": "sync",
         "id": run.id,
@@ -217,7 +216,7 @@ def _job_entry(job: Job, names: dict[int, str]) -> dict[str, Any]:
         "account": names.get(job.account_id, str(job.account_id)),
         "storefront": "",
         "outcome": job.state.value,
-        "summary": _summary(numbers),
+        "summary": counts_in_words(numbers),
         "error": _first_line(job.last_error) if job.state is not JobState.DONE else "",
     }
 
