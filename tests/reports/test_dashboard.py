@@ -331,3 +331,27 @@ def test_helpers() -> None:
     assert change_pct(None, 3) is None
     assert bucket_key("2026-03-02 10:11:12.000000", "hour") == "2026-03-02 10"
     assert bucket_key(datetime(2026, 3, 2, 10), "day") == "2026-03-02"
+
+
+def test_an_in_memory_store_reads_everything_on_its_one_session() -> None:
+    """Each connection to ``sqlite://`` has a database of its own: a session alongside would
+    read an empty one, so the dashboard reads all on the caller's session there."""
+    from kaufland_sync.store.db import create_db_engine, session_factory
+    from kaufland_sync.store.migrate import upgrade
+
+    engine = create_db_engine("sqlite://")
+    try:
+        upgrade(engine)
+        factory = session_factory(engine)
+        with transaction(factory) as session:
+            shop = new_account(session, "shop")
+            buyer = Customer(account_id=shop.id, id_buyer=1)
+            session.add(buyer)
+            session.flush()
+            order = new_order(session, shop, "o1", "de", at("2026-03-09"), [])
+            order.customer_id = buyer.id
+        with factory() as session:
+            found = dashboard(session, period=Period("7d"), now=NOW, alongside=factory)
+        assert {kpi.key: kpi.value for kpi in found.kpis}["customers"] == 1
+    finally:
+        engine.dispose()

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kaufland_sync.reports.dashboard import Dashboard, Period, dashboard
@@ -652,3 +653,32 @@ def test_the_customer_chain_migration_backfills_the_orders_stored_before_it(db_u
         assert "customer_days" not in sa_inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_update_and_delete_statements_keep_the_chains(
+    factory: sessionmaker[Session], accounts: list[Account]
+) -> None:
+    """Statements whose rows are not known: one that gives orders another customer, and a
+    DELETE of orders, rechain the customers; one on lines only changes no chain."""
+    with transaction(factory) as session:
+        script = Script(session, accounts)
+        line = {"status": "open", "local_status": "new", "price": 100}
+        script.add(0, "de", True, at("2026-03-09"), NOW, 0, [line], False)
+        script.add(0, "cz", True, at("2026-03-04"), NOW, 1, [line], True)
+        ada, bob = (script.customers[(accounts[0].id, n)] for n in (0, 1))
+    before = chains_of(factory)
+    with transaction(factory) as session:
+        session.execute(sa_update(OrderLine).values(status="sent"))
+    assert chains_of(factory) == before == rebuilt_chains(factory)
+    with transaction(factory) as session:
+        session.execute(sa_update(Order).where(Order.customer_id == ada).values(customer_id=bob))
+    assert chains_of(factory) == rebuilt_chains(factory)
+    assert {row[0] for row in chains_of(factory)} == {bob}
+    with transaction(factory) as session:
+        session.execute(delete(OrderLine))
+        session.execute(delete(Order).where(Order.storefront == Storefront.CZ))
+    assert chains_of(factory) == rebuilt_chains(factory)
+    assert [row[1:3] for row in chains_of(factory)] == [
+        ("", date(2026, 3, 9)),
+        ("de", date(2026, 3, 9)),
+    ]

@@ -443,7 +443,7 @@ def dashboard(
     prev_days = (prev_start.date(), (prev_end - timedelta(days=1)).date())
     side = _Side(scope, period.days(now), prev_days, start, now)
     aside: Future[None] | None = None
-    if alongside is not None and use_rollup:
+    if alongside is not None and use_rollup and not _private_memory(session):
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard")
         aside = pool.submit(_in_own_session, alongside, side.read)
         pool.shutdown(wait=False)  # the thread ends after this one task
@@ -542,6 +542,14 @@ def dashboard(
         activity=activity,
         footer=side.footer,
     )
+
+
+def _private_memory(session: Session) -> bool:
+    """An in-memory SQLite database: every connection has its own, so another session would
+    read an empty one."""
+    bind = session.get_bind()
+    url = bind.engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def _tune(session: Session) -> None:

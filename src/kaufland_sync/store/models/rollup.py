@@ -217,7 +217,8 @@ class _Touched:
         self.accounts: set[int] = set()
         self.customers: set[int] = set()
         self.chain_accounts: set[int] = set()
-        self.everything = False
+        self.everything = False  # every account's rollup
+        self.all_chains = False  # every customer's chain (an order write that cannot be told)
 
     def __bool__(self) -> bool:
         return bool(
@@ -228,6 +229,7 @@ class _Touched:
             or self.customers
             or self.chain_accounts
             or self.everything
+            or self.all_chains
         )
 
 
@@ -268,7 +270,7 @@ def _customers_of_order(order: Order, *, new: bool, deleted: bool, touched: _Tou
     if accounts:
         touched.chain_accounts.update(accounts)
     else:
-        touched.everything = True
+        touched.all_chains = True
 
 
 @event.listens_for(Session, "after_flush")
@@ -324,6 +326,7 @@ def _on_statement(state: ORMExecuteState) -> None:
                 touched.kaufland_ids.add((int(row["account_id"]), str(row["id_order"])))
         if not rows:
             touched.everything = True
+            touched.all_chains = table.name == "orders"
         return
     if state.is_update:
         values = getattr(statement, "_values", None) or {}
@@ -331,8 +334,16 @@ def _on_statement(state: ORMExecuteState) -> None:
         names |= {key for row in rows for key in row}
         if names and names <= _IRRELEVANT:
             return
+        touched.everything = True
+        # Lines, and order columns other than these, never move a customer's order days.
+        touched.all_chains = table.name == "orders" and not (names and names.isdisjoint(_CHAINED))
+        return
     touched.everything = True
+    touched.all_chains = table.name == "orders"  # a DELETE of orders (lines: no chain moves)
 
+
+#: The order columns a customer's chain of order days is made of.
+_CHAINED = frozenset({"customer_id", "account_id", "storefront", "ordered_at", "created_at", "id"})
 
 #: Columns whose change never moves a dashboard figure (a statement updating only these is
 #: not recorded).
@@ -366,7 +377,8 @@ def settle(session: Session) -> None:
     if touched.everything:
         touched.accounts.update(session.scalars(select(Order.account_id).distinct()))
         touched.accounts.update(session.scalars(select(OrderStatsDaily.account_id).distinct()))
-        touched.chain_accounts.update(touched.accounts)
+    if touched.all_chains:
+        touched.chain_accounts.update(session.scalars(select(Order.account_id).distinct()))
         touched.chain_accounts.update(session.scalars(select(CustomerDay.account_id).distinct()))
     keys = set(touched.keys)
     customers = set(touched.customers)
